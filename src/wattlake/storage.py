@@ -1,0 +1,328 @@
+"""The lake: the only code that builds lake paths and reads or writes lake objects.
+
+The layout (identical on disk and in S3) is fixed by DESIGN.md::
+
+    <lake>/landing/<source>/<batch_id>.<csv.gz|jsonl.gz|parquet>
+    <lake>/raw/<table>/ingest_date=YYYY-MM-DD/<batch_id>.parquet
+    <lake>/clean/readings/reading_date=YYYY-MM-DD/*.parquet
+    <lake>/curated/anomaly_features/reading_date=YYYY-MM-DD/*.parquet
+    <lake>/_manifests/<batch_id>.json
+    <lake>/_truth/...
+
+`<lake>` is a local directory or `s3://bucket/prefix`, optionally on an
+S3-compatible endpoint. Writes are atomic per object: a local file is written
+to a temporary name and renamed; an S3 PUT is atomic by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+DELIVERY_FORMATS = ("csv.gz", "jsonl.gz", "parquet")
+RAW_TABLES = ("readings", "sites", "meters", "weather", "tariffs")
+# The system that delivered a file decides the raw table it lands in. The
+# registry delivers two tables; its batch ids start with the table name.
+SOURCE_TABLES = {"metering": "readings", "weather": "weather", "tariffs": "tariffs"}
+REGISTRY_SOURCE = "registry"
+REGISTRY_TABLES = ("sites", "meters")
+_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$")
+
+
+class LakeError(ValueError):
+    """A lake location, key or object is invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A file in `landing/`: which source sent it, its batch id and format."""
+
+    source: str
+    batch_id: str
+    fmt: str
+    uri: str
+
+    @property
+    def table(self) -> str:
+        """The raw table this delivery lands in."""
+        if self.source in SOURCE_TABLES:
+            return SOURCE_TABLES[self.source]
+        if self.source == REGISTRY_SOURCE:
+            prefix = self.batch_id.split("_", 1)[0]
+            if prefix in REGISTRY_TABLES:
+                return prefix
+            raise LakeError(
+                f"{self.uri}: registry batch ids start with one of "
+                f"{', '.join(REGISTRY_TABLES)} followed by '_', got {self.batch_id!r}"
+            )
+        known = ", ".join([*SOURCE_TABLES, REGISTRY_SOURCE])
+        raise LakeError(f"{self.uri}: unknown source {self.source!r} (known: {known})")
+
+
+class _Store(Protocol):
+    def read_bytes(self, uri: str) -> bytes: ...
+    def write_bytes(self, uri: str, data: bytes) -> None: ...
+    def exists(self, uri: str) -> bool: ...
+    def list(self, prefix: str) -> list[str]: ...
+    def delete(self, uri: str) -> None: ...
+
+
+class _LocalStore:
+    def read_bytes(self, uri: str) -> bytes:
+        return Path(uri).read_bytes()
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def exists(self, uri: str) -> bool:
+        return Path(uri).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        root = Path(prefix)
+        if not root.is_dir():
+            return []
+        return sorted(
+            str(p)
+            for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+
+    def delete(self, uri: str) -> None:
+        Path(uri).unlink(missing_ok=True)
+
+
+@dataclass
+class _S3Store:
+    endpoint_url: str | None
+    _client: Any = field(default=None, repr=False)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("s3", endpoint_url=self.endpoint_url)
+        return self._client
+
+    @staticmethod
+    def split(uri: str) -> tuple[str, str]:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return bucket, key
+
+    def read_bytes(self, uri: str) -> bytes:
+        bucket, key = self.split(uri)
+        try:
+            return self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey as exc:
+            raise FileNotFoundError(uri) from exc
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        bucket, key = self.split(uri)
+        self.client.put_object(Bucket=bucket, Key=key, Body=data)
+
+    def exists(self, uri: str) -> bool:
+        bucket, key = self.split(uri)
+        try:
+            self.client.head_object(Bucket=bucket, Key=key)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in (
+                "404",
+                "NoSuchKey",
+                "NotFound",
+            ):
+                return False
+            raise
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        bucket, key = self.split(prefix.rstrip("/") + "/")
+        uris = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=key
+        ):
+            uris.extend(
+                f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", [])
+            )
+        return sorted(uris)
+
+    def delete(self, uri: str) -> None:
+        bucket, key = self.split(uri)
+        self.client.delete_object(Bucket=bucket, Key=key)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A Wattlake lake at `root` (a local directory or `s3://bucket/prefix`)."""
+
+    root: str
+    endpoint_url: str | None = None
+    _store: _Store = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        root = self.root.rstrip("/")
+        if root.startswith("s3://"):
+            bucket, _, _ = root.removeprefix("s3://").partition("/")
+            if not bucket:
+                raise LakeError(f"lake {self.root!r}: no bucket in the S3 URI")
+            store: _Store = _S3Store(self.endpoint_url)
+        elif "://" in root:
+            raise LakeError(
+                f"lake {self.root!r}: only local paths and s3:// are supported"
+            )
+        else:
+            root = str(Path(root).resolve())
+            store = _LocalStore()
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "_store", store)
+
+    @property
+    def is_s3(self) -> bool:
+        """True when the lake lives in S3 (or an S3-compatible store)."""
+        return self.root.startswith("s3://")
+
+    def ensure_folders(self) -> None:
+        """Create the zone folders of a local lake (S3 has no folders to create).
+
+        DuckDB's partitioned COPY creates only the last folder level, so
+        `clean/` must exist before dbt publishes clean readings into it.
+        """
+        if not self.is_s3:
+            for zone in ("landing", "raw", "clean", "curated", "_manifests"):
+                Path(self.root, zone).mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ paths
+    def landing(self, source: str, batch_id: str, fmt: str) -> str:
+        """Where a delivery from `source` lands, exactly as sent."""
+        _check_batch_id(batch_id)
+        if fmt not in DELIVERY_FORMATS:
+            raise LakeError(f"batch {batch_id}: unknown delivery format {fmt!r}")
+        return f"{self.root}/landing/{source}/{batch_id}.{fmt}"
+
+    def landing_prefix(self) -> str:
+        """The folder head-end systems deliver into."""
+        return f"{self.root}/landing"
+
+    def raw(self, table: str, ingest_date: date, batch_id: str) -> str:
+        """The Parquet copy of a landed batch in the raw zone."""
+        _check_table(table)
+        _check_batch_id(batch_id)
+        return f"{self.root}/raw/{table}/ingest_date={ingest_date:%Y-%m-%d}/{batch_id}.parquet"
+
+    def raw_prefix(self, table: str) -> str:
+        """The raw zone folder of one table."""
+        _check_table(table)
+        return f"{self.root}/raw/{table}"
+
+    def raw_glob(self, table: str) -> str:
+        """A glob over every landed batch of a raw table (for DuckDB)."""
+        return f"{self.raw_prefix(table)}/*/*.parquet"
+
+    def clean_readings_prefix(self) -> str:
+        """Typed, deduplicated readings, partitioned by UTC reading date (dbt writes)."""
+        return f"{self.root}/clean/readings"
+
+    def anomaly_features_prefix(self) -> str:
+        """Per-meter anomaly features, partitioned by reading date (Spark writes)."""
+        return f"{self.root}/curated/anomaly_features"
+
+    def manifest(self, batch_id: str) -> str:
+        """The manifest saying what a landed batch holds."""
+        _check_batch_id(batch_id)
+        return f"{self.root}/_manifests/{batch_id}.json"
+
+    def manifests_prefix(self) -> str:
+        """The folder of batch manifests."""
+        return f"{self.root}/_manifests"
+
+    def truth(self, name: str) -> str:
+        """Simulator ground truth; read only by evaluation, never by the pipeline."""
+        _check_batch_id(name)
+        return f"{self.root}/_truth/{name}"
+
+    def uri_for_key(self, key: str) -> str:
+        """Turn an S3 object key (as in an S3 event) into a lake URI."""
+        if not self.is_s3:
+            raise LakeError(
+                f"lake {self.root}: object keys only make sense for S3 lakes"
+            )
+        bucket, _ = _S3Store.split(self.root)
+        return f"s3://{bucket}/{key.lstrip('/')}"
+
+    def parse_delivery(self, uri: str) -> Delivery:
+        """Name the source, batch id and format of a file under `landing/`."""
+        prefix = self.landing_prefix() + "/"
+        if not uri.startswith(prefix):
+            raise LakeError(f"{uri}: not under the lake's landing/ folder {prefix}")
+        relative = uri.removeprefix(prefix)
+        source, sep, name = relative.partition("/")
+        if not sep or "/" in name:
+            raise LakeError(
+                f"{uri}: deliveries are landing/<source>/<batch_id>.<format>"
+            )
+        for fmt in DELIVERY_FORMATS:
+            if name.endswith("." + fmt):
+                batch_id = name.removesuffix("." + fmt)
+                _check_batch_id(batch_id, uri)
+                return Delivery(source=source, batch_id=batch_id, fmt=fmt, uri=uri)
+        raise LakeError(
+            f"{uri}: unknown delivery format (expected .{', .'.join(DELIVERY_FORMATS)})"
+        )
+
+    def deliveries(self) -> list[Delivery]:
+        """Every file under `landing/`, sorted by URI."""
+        return [self.parse_delivery(uri) for uri in self.list(self.landing_prefix())]
+
+    # --------------------------------------------------------------------- io
+    def read_bytes(self, uri: str) -> bytes:
+        """Read a whole object."""
+        return self._store.read_bytes(self._inside(uri))
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write a whole object atomically (readers see the old or the new one)."""
+        self._store.write_bytes(self._inside(uri), data)
+
+    def exists(self, uri: str) -> bool:
+        """Whether an object exists."""
+        return self._store.exists(self._inside(uri))
+
+    def list(self, prefix: str) -> list[str]:
+        """Every object under a folder, sorted."""
+        return self._store.list(self._inside(prefix))
+
+    def delete(self, uri: str) -> None:
+        """Delete an object (no error if it is absent)."""
+        self._store.delete(self._inside(uri))
+
+    def _inside(self, uri: str) -> str:
+        if uri != self.root and not uri.startswith(self.root + "/"):
+            raise LakeError(f"{uri}: outside the lake {self.root}")
+        return uri
+
+
+def _check_batch_id(batch_id: str, where: str | None = None) -> None:
+    if not _BATCH_ID.match(batch_id):
+        raise LakeError(
+            f"{where or 'batch id'}: {batch_id!r} is not a valid batch id "
+            "(letters, digits, '_', '-', '.', '=' only)"
+        )
+
+
+def _check_table(table: str) -> None:
+    if table not in RAW_TABLES:
+        raise LakeError(f"unknown raw table {table!r} (known: {', '.join(RAW_TABLES)})")

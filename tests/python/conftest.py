@@ -1,0 +1,93 @@
+"""Shared fixtures: the project, settings on temporary lakes, a moto S3 server, Spark."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wattlake.config import Settings, load_scales, load_settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def project_dir() -> Path:
+    return PROJECT_DIR
+
+
+def make_settings(
+    tmp: Path,
+    scale: str = "fixture",
+    seed: int = 42,
+    lake: str | None = None,
+    endpoint: str | None = None,
+) -> Settings:
+    """Settings for a test: everything written under `tmp`."""
+    settings = load_settings(PROJECT_DIR, environ={})
+    return settings.with_overrides(
+        lake=lake or str(tmp / "lake"),
+        s3_endpoint_url=endpoint,
+        scale=load_scales(PROJECT_DIR)[scale],
+        seed=seed,
+        build_dir=tmp / "build",
+        warehouse=tmp / "warehouse" / "wattlake.duckdb",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server over HTTP on localhost, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials: moto accepts any, and nothing may reach real AWS."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture
+def s3_bucket(
+    s3_endpoint: str, s3_credentials: None, request: pytest.FixtureRequest
+) -> str:
+    """A new empty bucket on the moto server; returns its name."""
+    import boto3
+
+    name = "wattlake-" + request.node.name.lower().replace("_", "-")[:40]
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] SparkSession shared by every Spark test."""
+    import os
+
+    os.environ.setdefault("WATTLAKE_SPARK_MASTER", "local[2]")
+    from wattlake.features.job import local_spark_session
+
+    session = local_spark_session("wattlake-tests")
+    yield session
+    session.stop()
