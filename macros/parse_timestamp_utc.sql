@@ -1,0 +1,29 @@
+{#- Parse delivered ISO 8601 text (`2025-03-01T00:15:00Z`, `...+01:00`, or no
+    offset, meaning UTC) into a UTC timestamp without time zone; null when it
+    does not parse. -#}
+{% macro parse_timestamp_utc(field) -%}
+    {{ return(adapter.dispatch('parse_timestamp_utc', 'wattlake')(field)) }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp_utc(field) -%}
+    {{ exceptions.raise_compiler_error("parse_timestamp_utc: no variant for " ~ target.type) }}
+{%- endmacro %}
+
+{#- The profile sets TimeZone = UTC, so text without an offset is read as UTC. -#}
+{% macro duckdb__parse_timestamp_utc(field) -%}
+    timezone('UTC', try_cast(nullif(trim({{ field }}), '') as timestamptz))
+{%- endmacro %}
+
+{#- from_iso8601_timestamp reads text without an offset in the session zone,
+    which is UTC on Athena. -#}
+{% macro athena__parse_timestamp_utc(field) -%}
+    cast(
+        try(from_iso8601_timestamp(replace(trim({{ field }}), ' ', 'T')))
+        at time zone 'UTC' as {{ dbt.type_timestamp() }}
+    )
+{%- endmacro %}
+
+{#- Redshift sessions run in UTC; TIMESTAMPTZ input honours a delivered offset. -#}
+{% macro redshift__parse_timestamp_utc(field) -%}
+    cast(try_cast(nullif(trim({{ field }}), '') as timestamptz) as timestamp)
+{%- endmacro %}

@@ -1,0 +1,12 @@
+{#- Energy in kWh for one interval, from a delivered value and unit. Units are
+    converted here and nowhere else. kW is average demand over the interval, so
+    it becomes energy by multiplying with the interval's length in hours.
+    Unknown units give null (the row is then quarantined with a reason). -#}
+{% macro to_kwh(value, unit, interval_minutes) -%}
+    case trim({{ unit }})
+        when 'kWh' then {{ wattlake.cast_delivered(value, wattlake.type_double()) }}
+        when 'Wh' then {{ wattlake.cast_delivered(value, wattlake.type_double()) }} / 1000.0
+        when 'kW' then {{ wattlake.cast_delivered(value, wattlake.type_double()) }}
+            * {{ wattlake.cast_delivered(interval_minutes, dbt.type_int()) }} / 60.0
+    end
+{%- endmacro %}

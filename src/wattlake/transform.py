@@ -1,0 +1,237 @@
+"""The dbt stage: run dbt with Wattlake's settings, on DuckDB, Athena or Redshift.
+
+dbt runs as a subprocess of the same virtual environment, so its output streams
+to the terminal as it works and the DuckDB file is closed when it ends. The
+settings reach dbt as environment variables (`WATTLAKE_LAKE`, ...), which
+`profiles/profiles.yml` and the sources read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from wattlake.config import Settings
+from wattlake.storage import Lake
+
+log = logging.getLogger(__name__)
+
+MART_TABLES = ("dim_sites", "fct_site_daily_usage", "fct_area_daily_usage")
+
+
+class TransformError(RuntimeError):
+    """dbt failed; the message says which step and where its log is."""
+
+
+@dataclass(frozen=True)
+class TransformReport:
+    """What a dbt invocation did."""
+
+    command: list[str]
+    statuses: dict[str, int]
+    failures: list[str]
+    seconds: float
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    warehouse: str = ""
+
+
+def dbt_environment(
+    settings: Settings, base: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment dbt runs in: the caller's plus Wattlake's settings."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        {
+            "WATTLAKE_LAKE": settings.lake,
+            "WATTLAKE_TARGET": settings.target,
+            "WATTLAKE_WAREHOUSE": str(settings.warehouse),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    if settings.s3_endpoint_url:
+        endpoint = urlparse(settings.s3_endpoint_url)
+        env["WATTLAKE_DUCKDB_S3_ENDPOINT"] = endpoint.netloc
+        env["WATTLAKE_DUCKDB_S3_USE_SSL"] = (
+            "true" if endpoint.scheme == "https" else "false"
+        )
+        env["WATTLAKE_DUCKDB_S3_URL_STYLE"] = "path"
+    return env
+
+
+def httpfs_extension_file() -> Path:
+    """The httpfs extension shipped in the `duckdb-extension-httpfs` wheel."""
+    import duckdb
+    import duckdb_extension_httpfs
+
+    root = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
+    wanted = root / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+    if not wanted.is_file():
+        found = sorted(root.glob("*/httpfs.duckdb_extension"))
+        raise TransformError(
+            f"no httpfs extension for DuckDB {duckdb.__version__} in {root} "
+            f"(found: {', '.join(str(p) for p in found) or 'none'}); "
+            "duckdb and duckdb-extension-httpfs must be the same release"
+        )
+    return wanted
+
+
+def ensure_httpfs() -> None:
+    """Install DuckDB's httpfs extension from its wheel (DuckDB cannot download it here)."""
+    import duckdb
+
+    with duckdb.connect() as connection:
+        installed = connection.execute(
+            "select installed from duckdb_extensions() where extension_name = 'httpfs'"
+        ).fetchone()
+        if not (installed and installed[0]):
+            connection.execute(f"install '{httpfs_extension_file()}'")
+            log.info("transform: installed DuckDB's httpfs extension from its wheel")
+
+
+def dbt_executable() -> str:
+    """The dbt command of this virtual environment."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(settings: Settings, args: list[str], check: bool = True) -> TransformReport:
+    """Run one dbt command with Wattlake's settings and summarise its results.
+
+    Raises:
+        TransformError: dbt exited non-zero (when `check` is set).
+
+    """
+    if settings.target == "local":
+        settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        ensure_httpfs()
+        Lake(settings.lake, settings.s3_endpoint_url).ensure_folders()
+    command = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(settings.project_dir),
+        "--profiles-dir",
+        str(settings.project_dir / "profiles"),
+        "--target",
+        settings.target,
+    ]
+    results = settings.project_dir / "target" / "run_results.json"
+    results.unlink(missing_ok=True)  # never summarise an earlier run
+    log.info("transform: dbt %s", " ".join(args))
+    started = time.perf_counter()
+    completed = subprocess.run(
+        command, env=dbt_environment(settings), cwd=settings.project_dir, check=False
+    )
+    seconds = time.perf_counter() - started
+    statuses, failures = _read_run_results(results)
+    report = TransformReport(
+        command=args,
+        statuses=statuses,
+        failures=failures,
+        seconds=seconds,
+        warehouse=str(settings.warehouse)
+        if settings.target == "local"
+        else settings.target,
+    )
+    if check and completed.returncode != 0:
+        listed = "; ".join(failures[:10]) or "see the output above"
+        raise TransformError(
+            f"dbt {' '.join(args)} failed (exit {completed.returncode}): {listed}. "
+            f"Full log: {settings.project_dir / 'logs' / 'dbt.log'}"
+        )
+    return report
+
+
+def transform(
+    settings: Settings, selector: str | None = None, extra: list[str] | None = None
+) -> TransformReport:
+    """`dbt build` (optionally one selector of `selectors.yml`), then count mart rows.
+
+    A local warehouse belongs to one lake: if it was built from another lake,
+    it is rebuilt from scratch (`--full-refresh`) instead of mixing the two.
+    """
+    args = ["build"]
+    if selector:
+        args += ["--selector", selector]
+    args += extra or []
+    if settings.target == "local" and "--full-refresh" not in args:
+        built_from = warehouse_lake(settings)
+        if built_from is not None and built_from != settings.lake:
+            log.warning(
+                "transform: %s was built from lake %s, not %s: rebuilding it (--full-refresh)",
+                settings.warehouse,
+                built_from,
+                settings.lake,
+            )
+            args.append("--full-refresh")
+    report = run_dbt(settings, args)
+    if settings.target == "local":
+        _warehouse_marker(settings).write_text(
+            json.dumps({"lake": settings.lake}) + "\n"
+        )
+        report = TransformReport(
+            **{**report.__dict__, "mart_rows": mart_row_counts(settings)}
+        )
+    return report
+
+
+def _warehouse_marker(settings: Settings) -> Path:
+    return settings.warehouse.with_name(settings.warehouse.name + ".lake.json")
+
+
+def warehouse_lake(settings: Settings) -> str | None:
+    """The lake the local warehouse was last built from (None for a new warehouse)."""
+    marker = _warehouse_marker(settings)
+    if not settings.warehouse.exists():
+        return None
+    if not marker.exists():
+        return ""  # a warehouse of unknown origin: rebuild it
+    return json.loads(marker.read_text()).get("lake")
+
+
+def mart_row_counts(settings: Settings) -> dict[str, int]:
+    """Rows in each mart of the local warehouse (missing marts are left out)."""
+    import duckdb
+
+    if not settings.warehouse.exists():
+        return {}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        existing = warehouse_tables(connection)
+        return {
+            table: connection.execute(f"select count(*) from main.{table}").fetchone()[
+                0
+            ]
+            for table in MART_TABLES
+            if table in existing
+        }
+
+
+def warehouse_tables(connection) -> set[str]:  # noqa: ANN001 - a DuckDB connection
+    """Names of the tables and views in the local warehouse's main schema."""
+    rows = connection.execute(
+        "select table_name from information_schema.tables where table_schema = 'main'"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _read_run_results(path: Path) -> tuple[dict[str, int], list[str]]:
+    if not path.exists():
+        return {}, []
+    results = json.loads(path.read_text()).get("results", [])
+    statuses: dict[str, int] = {}
+    failures = []
+    for result in results:
+        status = str(result.get("status"))
+        statuses[status] = statuses.get(status, 0) + 1
+        if status in ("error", "fail"):
+            failures.append(
+                f"{result.get('unique_id')}: {(result.get('message') or '').strip()[:200]}"
+            )
+    return statuses, failures
