@@ -1,0 +1,350 @@
+"""`wattlake`: one command per pipeline stage, and `run` for all of them in order.
+
+The CLI is thin: it resolves the settings (wattlake.toml + environment + flags),
+builds the `Lake`, and calls one stage function per subcommand. Every stage
+logs progress and ends with a short summary: what it wrote, how long it took,
+where the output is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.server
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+from wattlake.config import ConfigError, Settings, load_scales, load_settings
+from wattlake.storage import Lake, LakeError
+
+log = logging.getLogger("wattlake")
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """One stage's outcome, as the run summary shows it."""
+
+    stage: str
+    summary: str
+    seconds: float
+    ok: bool = True
+
+
+# --------------------------------------------------------------------------- stages
+def stage_simulate(settings: Settings) -> StageResult:
+    """Simulate the scale's deliveries into `landing/`."""
+    from wattlake.ingestion.simulate import simulate
+
+    lake = _lake(settings)
+    scale = settings.scale
+    log.info(
+        "simulate: scale %s: %d sites, %d days from %s, seed %d -> %s",
+        scale.name,
+        scale.sites,
+        scale.days,
+        scale.start,
+        settings.seed,
+        lake.landing_prefix(),
+    )
+    report = simulate(lake, scale, settings.seed)
+    return StageResult(
+        "simulate",
+        f"{report.readings:,} readings in {report.deliveries_written} new deliveries "
+        f"({report.deliveries_unchanged} already there) -> {report.landing}",
+        report.seconds,
+    )
+
+
+def stage_land(settings: Settings) -> StageResult:
+    """Land every new delivery: `landing/` -> `raw/` + `_manifests/`."""
+    from wattlake.ingestion.land import land_pending
+
+    lake = _lake(settings)
+    report = land_pending(lake)
+    summary = (
+        f"{report.rows:,} rows in {len(report.landed)} new batches "
+        f"({report.unchanged} already landed) -> {lake.root}/raw"
+    )
+    for problem in report.problems:
+        log.error("land: %s", problem)
+    if report.problems:
+        summary += f"; {len(report.problems)} deliveries NOT landed (see errors above)"
+    return StageResult("land", summary, report.seconds, ok=not report.problems)
+
+
+def stage_transform(
+    settings: Settings, selector: str | None = None, extra: list[str] | None = None
+) -> StageResult:
+    """Dbt build (all models, or one selector of selectors.yml)."""
+    from wattlake.transform import transform
+
+    report = transform(settings, selector, extra)
+    counts = (
+        ", ".join(f"{k}={v}" for k, v in sorted(report.statuses.items()))
+        or "nothing run"
+    )
+    marts = ", ".join(
+        f"{table} {rows:,} rows" for table, rows in report.mart_rows.items()
+    )
+    where = f" -> {report.warehouse}" + (f" ({marts})" if marts else "")
+    return StageResult(
+        "transform" + (f" [{selector}]" if selector else ""),
+        f"dbt {counts}{where}",
+        report.seconds,
+    )
+
+
+def stage_features(
+    settings: Settings, start: date | None = None, end: date | None = None
+) -> StageResult:
+    """The Spark anomaly feature job in local mode."""
+    from wattlake.features.job import local_spark_session, run_features_on_lake
+
+    started = time.perf_counter()
+    log.info("features: starting Spark (local mode)")
+    spark = local_spark_session()
+    try:
+        report = run_features_on_lake(spark, _lake(settings), start, end)
+    finally:
+        spark.stop()
+    span = f"{report.first_date} to {report.last_date}" if report.rows else "no dates"
+    return StageResult(
+        "features",
+        f"{report.rows:,} meter-days ({span}) -> {report.output}",
+        time.perf_counter() - started,
+    )
+
+
+def stage_export(settings: Settings) -> StageResult:
+    """Tableau Hyper extract of the marts."""
+    from wattlake.export.tableau import export_hyper
+
+    report = export_hyper(settings)
+    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+    return StageResult("export", f"{rows} rows -> {report.path}", report.seconds)
+
+
+def stage_docs(settings: Settings) -> StageResult:
+    """Generate the dbt docs site as one static page."""
+    from wattlake.transform import run_dbt
+
+    started = time.perf_counter()
+    run_dbt(settings, ["docs", "generate", "--static"])
+    site = settings.build_dir / "docs"
+    site.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(
+        settings.project_dir / "target" / "static_index.html", site / "index.html"
+    )
+    return StageResult(
+        "docs", f"dbt docs site -> {site / 'index.html'}", time.perf_counter() - started
+    )
+
+
+def run_all(settings: Settings) -> list[StageResult]:
+    """Every stage in the order of the AWS state machine."""
+    stages: list[Callable[[], StageResult]] = [
+        partial(stage_simulate, settings),
+        partial(stage_land, settings),
+        partial(stage_transform, settings, "lake_clean"),
+        partial(stage_features, settings),
+        partial(stage_transform, settings, "marts"),
+    ]
+    if settings.target == "local":
+        stages.append(partial(stage_export, settings))
+    stages.append(partial(stage_docs, settings))
+    results = []
+    for stage in stages:
+        result = stage()
+        _report(result)
+        results.append(result)
+    return results
+
+
+# ----------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="wattlake",
+        description="Wattlake: electricity monitoring for a city. "
+        "Settings come from wattlake.toml, then WATTLAKE_* variables, then these flags.",
+    )
+    parser.add_argument(
+        "--lake", help="lake location: a local path or s3://bucket/prefix"
+    )
+    parser.add_argument(
+        "--s3-endpoint-url", help="S3-compatible endpoint, e.g. http://127.0.0.1:5000"
+    )
+    parser.add_argument(
+        "--target", choices=("local", "athena", "redshift"), help="dbt target"
+    )
+    parser.add_argument("--scale", help="simulator preset (ingestion/scales.toml)")
+    parser.add_argument("--seed", type=int, help="simulator seed")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and the summary"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    commands.add_parser("simulate", help="simulate meter deliveries into landing/")
+    commands.add_parser(
+        "land", help="land new deliveries: landing/ -> raw/ + manifests"
+    )
+    transform = commands.add_parser(
+        "transform",
+        help="dbt build; arguments after -- go to dbt (e.g. -- --select fct_site_daily_usage)",
+    )
+    transform.add_argument(
+        "--selector", help="a selector of selectors.yml (lake_clean, marts)"
+    )
+    transform.add_argument("dbt_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    features = commands.add_parser(
+        "features", help="Spark anomaly features: clean/ -> curated/"
+    )
+    features.add_argument(
+        "--start", type=date.fromisoformat, help="first reading date (YYYY-MM-DD)"
+    )
+    features.add_argument(
+        "--end", type=date.fromisoformat, help="last reading date (YYYY-MM-DD)"
+    )
+    commands.add_parser("export", help="Tableau .hyper extract of the marts")
+    docs = commands.add_parser("docs", help="generate the dbt docs site")
+    docs.add_argument(
+        "--serve", action="store_true", help="serve the site after generating it"
+    )
+    docs.add_argument(
+        "--port", type=int, default=8080, help="port for --serve (default 8080)"
+    )
+    commands.add_parser(
+        "run",
+        help="all stages in order: simulate, land, transform, features, export, docs",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `wattlake` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    try:
+        settings = _settings(args)
+        started = time.perf_counter()
+        if args.command == "run":
+            results = run_all(settings)
+            _final_summary(settings, results, time.perf_counter() - started)
+            return 0 if all(result.ok for result in results) else 1
+        result = _single(args, settings)
+        _report(result)
+        if args.command == "docs" and args.serve:
+            _serve(settings.build_dir / "docs", args.port)
+        return 0 if result.ok else 1
+    except (ConfigError, LakeError) as exc:
+        log.error("wattlake: %s", exc)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - every stage error ends here with its message
+        if type(exc).__module__.startswith("wattlake"):
+            log.error("wattlake %s failed: %s", args.command, exc)
+            return 1
+        raise
+
+
+def _single(args: argparse.Namespace, settings: Settings) -> StageResult:
+    if args.command == "simulate":
+        return stage_simulate(settings)
+    if args.command == "land":
+        return stage_land(settings)
+    if args.command == "transform":
+        extra = [arg for arg in args.dbt_args if arg != "--"]
+        return stage_transform(settings, args.selector, extra)
+    if args.command == "features":
+        return stage_features(settings, args.start, args.end)
+    if args.command == "export":
+        return stage_export(settings)
+    if args.command == "docs":
+        return stage_docs(settings)
+    raise ValueError(f"unknown command {args.command}")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    changes: dict[str, object] = {}
+    if args.lake:
+        from wattlake.config import resolve_lake
+
+        changes["lake"] = resolve_lake(args.lake, Path.cwd(), "--lake")
+    if args.s3_endpoint_url:
+        changes["s3_endpoint_url"] = args.s3_endpoint_url
+    if args.target:
+        changes["target"] = args.target
+    if args.scale:
+        scales = load_scales(settings.project_dir)
+        if args.scale not in scales:
+            raise ConfigError(
+                f"--scale {args.scale!r} is not one of {', '.join(sorted(scales))}"
+            )
+        changes["scale"] = scales[args.scale]
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    return settings.with_overrides(**changes) if changes else settings
+
+
+def _lake(settings: Settings) -> Lake:
+    return Lake(settings.lake, settings.s3_endpoint_url)
+
+
+def _report(result: StageResult) -> None:
+    level = logging.INFO if result.ok else logging.ERROR
+    log.log(level, "%s: %s (%.1f s)", result.stage, result.summary, result.seconds)
+
+
+def _final_summary(
+    settings: Settings, results: list[StageResult], seconds: float
+) -> None:
+    width = max(len(result.stage) for result in results)
+    lines = [
+        "",
+        f"Wattlake run finished in {seconds:.0f} s (scale {settings.scale.name}, seed {settings.seed}):",
+    ]
+    for result in results:
+        mark = "ok " if result.ok else "ERR"
+        lines.append(
+            f"  {mark} {result.stage:<{width}}  {result.seconds:6.1f} s  {result.summary}"
+        )
+    lines.append("")
+    lines.append(f"  lake:       {settings.lake}")
+    if settings.target == "local":
+        lines.append(
+            f"  marts:      {settings.warehouse} (DuckDB: dim_sites, fct_site_daily_usage, fct_area_daily_usage)"
+        )
+        lines.append(
+            f"  tableau:    {settings.build_dir / 'tableau' / 'wattlake.hyper'}"
+        )
+    else:
+        lines.append(f"  marts:      dbt target {settings.target}")
+    lines.append(
+        f"  docs site:  {settings.build_dir / 'docs' / 'index.html'} (serve it: wattlake docs --serve)"
+    )
+    log.warning("\n".join(lines))
+
+
+def _serve(site: Path, port: int) -> None:
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        log.info(
+            "docs: serving %s at http://127.0.0.1:%d/ (Ctrl-C to stop)", site, port
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
