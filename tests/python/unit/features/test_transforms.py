@@ -84,8 +84,15 @@ def write_clean(lake: Lake, daily: dict[str, list[float | None]]) -> None:
     ) + pd.to_timedelta(frame["quarter"] * 15, "min")
     frame = frame.drop(columns="quarter")
     frame["reading_date"] = frame["reading_date"].astype(str)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # microseconds, as dbt writes them (Spark refuses nanosecond Parquet timestamps)
+    table = table.set_column(
+        table.schema.get_field_index("reading_start_utc"),
+        "reading_start_utc",
+        table["reading_start_utc"].cast(pa.timestamp("us")),
+    )
     pq.write_to_dataset(
-        pa.Table.from_pandas(frame, preserve_index=False),
+        table,
         lake.clean_readings_prefix(),
         partition_cols=["reading_date"],
     )
