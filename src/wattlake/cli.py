@@ -90,9 +90,9 @@ def stage_transform(
         ", ".join(f"{k}={v}" for k, v in sorted(report.statuses.items()))
         or "nothing run"
     )
-    marts = ", ".join(
-        f"{table} {rows:,} rows" for table, rows in report.mart_rows.items()
-    )
+    marts = ""
+    if selector != "lake_clean":  # that step builds no marts: do not show older ones
+        marts = ", ".join(f"{t} {n:,} rows" for t, n in report.mart_rows.items())
     where = f" -> {report.warehouse}" + (f" ({marts})" if marts else "")
     return StageResult(
         "transform" + (f" [{selector}]" if selector else ""),

@@ -264,6 +264,10 @@ class Lake:
         bucket, _ = _S3Store.split(self.root)
         return f"s3://{bucket}/{key.lstrip('/')}"
 
+    def rebase(self, uri: str, other: Lake) -> str:
+        """The same place as `uri` (in this lake) in another lake."""
+        return other.root + self._inside(uri).removeprefix(self.root)
+
     def parse_delivery(self, uri: str) -> Delivery:
         """Name the source, batch id and format of a file under `landing/`."""
         prefix = self.landing_prefix() + "/"

@@ -15,7 +15,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 from wattlake.storage import Lake
 
@@ -164,30 +163,27 @@ def run_features_on_lake(
     with tempfile.TemporaryDirectory(prefix="wattlake-spark-") as tmp:
         local = Lake(tmp)
         source = lake.clean_readings_prefix()
-        copied = 0
-        for uri in lake.list(source):
-            target = local.clean_readings_prefix() + uri.removeprefix(source)
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            Path(target).write_bytes(lake.read_bytes(uri))
-            copied += 1
+        copied = lake.list(source)
+        for uri in copied:
+            local.write_bytes(lake.rebase(uri, local), lake.read_bytes(uri))
         log.info(
             "features: copied %d clean files from %s to a local work folder",
-            copied,
+            len(copied),
             source,
         )
         report = run_features(spark, local, start, end)
-        written = local.anomaly_features_prefix()
-        partitions = {
-            p.parent.name for p in Path(written).glob("reading_date=*/*.parquet")
-        }
+        written = [
+            u
+            for u in local.list(local.anomaly_features_prefix())
+            if u.endswith(".parquet")
+        ]
+        partitions = {local.rebase(u, lake).rsplit("/", 1)[0] for u in written}
         remote = lake.anomaly_features_prefix()
         for uri in lake.list(remote):
-            if uri.removeprefix(remote + "/").split("/", 1)[0] in partitions:
+            if uri.rsplit("/", 1)[0] in partitions:
                 lake.delete(uri)
-        for path in sorted(Path(written).glob("reading_date=*/*.parquet")):
-            lake.write_bytes(
-                f"{remote}/{path.parent.name}/{path.name}", path.read_bytes()
-            )
+        for uri in written:
+            lake.write_bytes(local.rebase(uri, lake), local.read_bytes(uri))
         log.info("features: uploaded %d partition(s) to %s", len(partitions), remote)
         return FeatureReport(
             report.rows, report.first_date, report.last_date, report.seconds, remote

@@ -114,3 +114,13 @@ def test_s3_store_round_trip_over_http(s3_endpoint: str, s3_bucket: str) -> None
     assert lake.list(lake.landing_prefix()) == []
     with pytest.raises(FileNotFoundError):
         lake.read_bytes(uri)
+
+
+def test_rebase_maps_a_place_to_the_same_place_in_another_lake(tmp_path: Path) -> None:
+    remote = Lake("s3://city-lake/prod")
+    local = Lake(str(tmp_path / "work"))
+    uri = remote.clean_readings_prefix() + "/reading_date=2025-03-01/readings_0.parquet"
+    assert remote.rebase(uri, local) == (
+        f"{local.root}/clean/readings/reading_date=2025-03-01/readings_0.parquet"
+    )
+    assert local.rebase(remote.rebase(uri, local), remote) == uri
