@@ -44,6 +44,11 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("meter_id", "site_id", "installed_on", "interval_minutes"),
         ("removed_on",),
     ),
+    # Observations per city area (hourly or finer); observed_at is ISO 8601, UTC.
+    "weather": (
+        ("area_id", "observed_at", "air_temperature_c"),
+        ("relative_humidity_pct", "wind_speed_m_s"),
+    ),
 }
 
 
