@@ -11,6 +11,7 @@ ranked as (
         meters.site_id,
         meters.installed_on,
         meters.removed_on,
+        meters.meter_type,
         meters.interval_minutes,
         meters.received_at_utc,
         row_number() over (
@@ -30,6 +31,7 @@ final as (
         ranked.site_id,
         ranked.installed_on,
         ranked.removed_on,
+        ranked.meter_type,
         ranked.interval_minutes,
         ranked.received_at_utc
     from ranked

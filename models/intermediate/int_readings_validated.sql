@@ -46,8 +46,11 @@ checked as (
                 or trim(readings.unit_as_delivered) not in ('kWh', 'Wh', 'kW')
                 then 'unknown_unit'
             when readings.energy_kwh is null then 'unparseable_value'
-            when readings.energy_kwh < 0 then 'negative_energy'
             when meters.meter_id is null then 'unknown_meter'
+            -- a net meter's negative reading is an export; on any other it is a fault
+            when
+                readings.energy_kwh < 0 and meters.meter_type <> 'net'
+                then 'negative_energy'
             when sites.site_id is null then 'unknown_site'
             when sites.time_zone is null then 'unknown_time_zone'
         end as quarantine_reason

@@ -14,6 +14,8 @@ renamed as (
         ---------- attributes
         {{ wattlake.cast_delivered('installed_on', 'date') }} as installed_on,
         {{ wattlake.cast_delivered('removed_on', 'date') }} as removed_on,
+        -- import: consumption only; net: negative readings are exports (rooftop solar)
+        coalesce(lower(nullif(trim(meter_type), '')), 'import') as meter_type,
         {{ wattlake.cast_delivered('interval_minutes', dbt.type_int()) }}
             as interval_minutes,
 

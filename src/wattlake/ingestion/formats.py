@@ -42,7 +42,8 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "meters": (
         ("meter_id", "site_id", "installed_on", "interval_minutes"),
-        ("removed_on",),
+        # meter_type: import (consumption only) or net (solar: negatives are exports)
+        ("removed_on", "meter_type"),
     ),
     # Observations per city area (hourly or finer); observed_at is ISO 8601, UTC.
     "weather": (
