@@ -40,10 +40,11 @@ class StageResult:
 # --------------------------------------------------------------------------- stages
 def stage_simulate(settings: Settings) -> StageResult:
     """Simulate the scale's deliveries into `landing/`."""
-    from wattlake.ingestion.simulate import simulate
+    from wattlake.ingestion.simulate import default_city, simulate
 
     lake = _lake(settings)
     scale = settings.scale
+    city = default_city(settings.project_dir)
     log.info(
         "simulate: scale %s: %d sites, %d days from %s, seed %d -> %s",
         scale.name,
@@ -53,10 +54,11 @@ def stage_simulate(settings: Settings) -> StageResult:
         settings.seed,
         lake.landing_prefix(),
     )
-    report = simulate(lake, scale, settings.seed)
+    report = simulate(lake, scale, settings.seed, city)
     return StageResult(
         "simulate",
-        f"{report.readings:,} readings in {report.deliveries_written} new deliveries "
+        f"{report.readings:,} readings, {report.anomalies} anomalies, "
+        f"{report.faults:,} delivery faults in {report.deliveries_written} new deliveries "
         f"({report.deliveries_unchanged} already there) -> {report.landing}",
         report.seconds,
     )

@@ -1,159 +1,70 @@
-"""Simulated meter readings, delivered to `landing/` as a head-end system would.
+"""The city simulator: realistic, labelled meter data delivered to `landing/`.
 
-The city has areas; each area has sites of a few types, one meter per site.
-Every interval of every local day of the scale's period is reported, so each
-site has exactly one daily row per local day downstream. Readings are
-vectorised per (area, day) and deterministic for a seed: the random stream of
-one (area, day) does not depend on which other days are generated.
+What it writes (all deterministic for a seed, whatever the number of workers):
 
-Deliveries:
-    landing/registry/sites_<start>.csv.gz       the site registry
-    landing/registry/meters_<start>.csv.gz      the meter registry
-    landing/metering/readings_<area>_<day>.csv.gz   one batch per area and local day
+    landing/registry/sites_<day>.csv.gz, meters_<day>.csv.gz
+        the registry on the first day and on every day it changes
+    landing/weather/weather_<day>.csv.gz
+        hourly air temperature per area (UTC)
+    landing/metering/readings_<area>_<day>[T<hour>][_<fault>].<format>
+        one batch per area and local day, or per area and UTC hour, in the
+        area's head-end format, with the faults of deliver.py
+    _truth/{sites,anomalies,faults,registry_changes,weather_events}.parquet
+        ground truth for evaluation; the pipeline never reads it
+
+Days are simulated in parallel worker processes; each (area, day) draws from
+its own random stream, so the output does not depend on how work is split.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
+import os
 import time
-from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
+from multiprocessing import get_context
+from pathlib import Path
 
+import holidays as public_holidays
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from wattlake.config import Scale
+from wattlake.ingestion.anomalies import (
+    AnomalyPlan,
+    apply_anomalies,
+    plan_anomalies,
+    truth_table,
+)
+from wattlake.ingestion.city import CITY_FILE, City, load_city
+from wattlake.ingestion.deliver import (
+    Batch,
+    FaultLog,
+    apply_faults,
+    encode,
+    encode_table,
+    late_arrival,
+)
+from wattlake.ingestion.load import day_clock, simulate_day
+from wattlake.ingestion.sites import (
+    Sites,
+    build_sites,
+    day_range,
+    registry_dates,
+    registry_snapshot,
+)
+from wattlake.ingestion.weather import Weather, simulate_weather
 from wattlake.storage import Lake
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SiteType:
-    """How a kind of site uses electricity."""
-
-    name: str
-    kwh_per_m2_per_day: float
-    floor_area_m2: tuple[float, float]
-    weekday_shape: tuple[float, ...]  # 24 hourly factors, local time
-    weekend_shape: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class Area:
-    """A part of the city: where it is and which site types it holds."""
-
-    area_id: str
-    area_name: str
-    time_zone: str
-    latitude: float
-    longitude: float
-    site_mix: tuple[tuple[str, float], ...]
-
-
-def _shape(night: float, hours: dict[range, float]) -> tuple[float, ...]:
-    values = [night] * 24
-    for span, level in hours.items():
-        for hour in span:
-            values[hour] = level
-    return tuple(values)
-
-
-SITE_TYPES = {
-    site_type.name: site_type
-    for site_type in (
-        SiteType(
-            "home",
-            0.09,
-            (50, 160),
-            _shape(
-                0.45,
-                {
-                    range(6, 9): 1.3,
-                    range(9, 17): 0.8,
-                    range(17, 22): 1.9,
-                    range(22, 24): 0.9,
-                },
-            ),
-            _shape(
-                0.5,
-                {
-                    range(8, 12): 1.3,
-                    range(12, 17): 1.0,
-                    range(17, 22): 1.8,
-                    range(22, 24): 0.9,
-                },
-            ),
-        ),
-        SiteType(
-            "office",
-            0.25,
-            (800, 6000),
-            _shape(0.55, {range(7, 8): 0.9, range(8, 18): 1.45, range(18, 20): 0.8}),
-            _shape(0.55, {}),
-        ),
-        SiteType(
-            "mall",
-            0.6,
-            (5000, 40000),
-            _shape(0.6, {range(9, 10): 0.9, range(10, 22): 1.35}),
-            _shape(0.6, {range(9, 10): 0.95, range(10, 22): 1.45}),
-        ),
-        SiteType(
-            "factory",
-            0.8,
-            (3000, 20000),
-            _shape(0.75, {range(6, 22): 1.15}),
-            _shape(0.7, {range(6, 14): 0.9}),
-        ),
-    )
-}
-
-DEFAULT_CITY = (
-    Area(
-        "downtown",
-        "Downtown",
-        "Europe/London",
-        51.512,
-        -0.090,
-        (("office", 0.5), ("mall", 0.15), ("home", 0.35)),
-    ),
-    Area(
-        "suburbs",
-        "Residential suburbs",
-        "Europe/London",
-        51.560,
-        -0.200,
-        (("home", 0.9), ("office", 0.05), ("mall", 0.05)),
-    ),
-    Area(
-        "industrial",
-        "Industrial zone",
-        "Europe/London",
-        51.500,
-        0.050,
-        (("factory", 0.7), ("office", 0.2), ("home", 0.1)),
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Sites:
-    """The simulated registry: one row per site, column arrays."""
-
-    site_id: np.ndarray
-    meter_id: np.ndarray
-    site_name: np.ndarray
-    site_type: np.ndarray
-    area_index: np.ndarray
-    floor_area_m2: np.ndarray
-    latitude: np.ndarray
-    longitude: np.ndarray
+class SimulationConflict(RuntimeError):
+    """The lake already holds a delivery with the same batch id but other content."""
 
 
 @dataclass(frozen=True)
@@ -162,236 +73,369 @@ class SimulationReport:
 
     deliveries_written: int
     deliveries_unchanged: int
-    readings: int
+    readings: int  # true readings simulated (every meter, every interval)
+    anomalies: int
+    faults: int
     seconds: float
     landing: str
 
 
-class SimulationConflict(RuntimeError):
-    """The lake already holds a delivery with the same batch id but other content."""
+@dataclass(frozen=True)
+class _World:
+    """Everything a worker needs to simulate a day, shared by fork."""
+
+    lake: Lake
+    city: City
+    scale: Scale
+    seed: int
+    sites: Sites
+    weather: Weather
+    holidays: frozenset[date]
+    plan: AnomalyPlan
+    dst_local_area: int | None  # the area whose head-end writes local time on DST days
 
 
-def build_sites(
-    site_count: int, seed: int, areas: tuple[Area, ...] = DEFAULT_CITY
-) -> Sites:
-    """Draw the city's sites: type, area, floor area and position."""
-    rng = np.random.default_rng([seed, 0])
-    area_index = np.sort(rng.integers(0, len(areas), site_count))
-    site_type = np.empty(site_count, dtype=object)
-    for index, area in enumerate(areas):
-        members = np.flatnonzero(area_index == index)
-        names = [name for name, _ in area.site_mix]
-        weights = np.array([weight for _, weight in area.site_mix])
-        site_type[members] = rng.choice(
-            names, size=members.size, p=weights / weights.sum()
-        )
-    low = np.array([SITE_TYPES[t].floor_area_m2[0] for t in site_type])
-    high = np.array([SITE_TYPES[t].floor_area_m2[1] for t in site_type])
-    floor_area = np.round(low + (high - low) * rng.random(site_count), 1)
-    latitude = np.array([areas[i].latitude for i in area_index]) + rng.normal(
-        0, 0.01, site_count
-    )
-    longitude = np.array([areas[i].longitude for i in area_index]) + rng.normal(
-        0, 0.01, site_count
-    )
-    numbers = np.arange(1, site_count + 1)
-    site_id = np.array([f"SITE-{n:06d}" for n in numbers], dtype=object)
-    return Sites(
-        site_id=site_id,
-        meter_id=np.array([f"MTR-{n:06d}" for n in numbers], dtype=object),
-        site_name=np.array(
-            [f"{t.title()} {n}" for t, n in zip(site_type, numbers, strict=True)],
-            dtype=object,
-        ),
-        site_type=site_type,
-        area_index=area_index,
-        floor_area_m2=floor_area,
-        latitude=np.round(latitude, 5),
-        longitude=np.round(longitude, 5),
-    )
+@dataclass
+class _DayResult:
+    written: int
+    unchanged: int
+    readings: int
+    faults: FaultLog
+    excess_kwh: np.ndarray
+    interval_count: np.ndarray
 
 
-def day_intervals(day: date, time_zone: str, interval_minutes: int) -> np.ndarray:
-    """UTC starts (datetime64[s]) of every interval of a local day: 23 h to 25 h at DST."""
-    zone = ZoneInfo(time_zone)
-    start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    following = day + timedelta(days=1)
-    end = datetime(following.year, following.month, following.day, tzinfo=zone)
-    start_utc = np.datetime64(int(start.timestamp()), "s")
-    seconds = int(end.timestamp() - start.timestamp())
-    return start_utc + np.arange(0, seconds, interval_minutes * 60).astype(
-        "timedelta64[s]"
-    )
+_WORLD: _World | None = None
 
 
-def local_hours(starts_utc: np.ndarray, time_zone: str) -> np.ndarray:
-    """Local wall-clock hour (0-23) of each UTC instant."""
-    zone = ZoneInfo(time_zone)
-    seconds = starts_utc.astype("datetime64[s]").astype(np.int64)
-    offsets = np.array(
-        [
-            datetime.fromtimestamp(int(s), zone).utcoffset().total_seconds()
-            for s in seconds
-        ],
-        dtype=np.int64,
-    )
-    return ((seconds + offsets) // 3600) % 24
+def default_city(project_dir: Path) -> City:
+    """The city file: WATTLAKE_CITY, else ingestion/city.toml of the project."""
+    path = Path(os.environ.get("WATTLAKE_CITY") or project_dir / CITY_FILE)
+    return load_city(path)
 
 
-def simulate_area_day(
-    sites: Sites,
-    members: np.ndarray,
-    area: Area,
-    area_number: int,
-    day: date,
-    interval_minutes: int,
-    seed: int,
-) -> pa.Table:
-    """Readings of every meter of one area over one local day, as delivered text."""
-    starts = day_intervals(day, area.time_zone, interval_minutes)
-    hours = local_hours(starts, area.time_zone)
-    weekend = day.weekday() >= 5
-    rng = np.random.default_rng([seed, 1, area_number, day.toordinal()])
-    types = sites.site_type[members]
-    shapes = np.array(
-        [
-            SITE_TYPES[t].weekend_shape if weekend else SITE_TYPES[t].weekday_shape
-            for t in types
-        ]
-    )
-    shape = shapes[:, hours]  # (meters, intervals)
-    daily_kwh = sites.floor_area_m2[members] * np.array(
-        [SITE_TYPES[t].kwh_per_m2_per_day for t in types]
-    )
-    per_interval = daily_kwh[:, None] * interval_minutes / (24 * 60)
-    # Multiplicative AR(1) noise: occupancy changes slowly, not every 15 minutes.
-    innovations = rng.normal(0.0, 0.12, shape.shape)
-    noise = np.empty_like(innovations)
-    noise[:, 0] = innovations[:, 0] / np.sqrt(1 - 0.8**2)
-    for step in range(1, noise.shape[1]):
-        noise[:, step] = 0.8 * noise[:, step - 1] + innovations[:, step]
-    kwh = np.round(per_interval * shape * np.exp(noise), 4)
-    meters, intervals = kwh.shape
-    stamps = np.char.add(np.datetime_as_string(starts, unit="s").astype(str), "Z")
-    return pa.table(
-        {
-            "meter_id": np.repeat(sites.meter_id[members], intervals),
-            "reading_start": np.tile(stamps, meters),
-            "interval_minutes": pa.array(
-                [str(interval_minutes)] * (meters * intervals)
-            ),
-            "value": pa.array(kwh.ravel()).cast(pa.string()),
-            "unit": pa.array(["kWh"] * (meters * intervals)),
-            "quality_code": pa.array(["A"] * (meters * intervals)),
-        }
-    )
-
-
-def sites_table(sites: Sites, areas: tuple[Area, ...]) -> pa.Table:
-    """The site registry delivery."""
-    return pa.table(
-        {
-            "site_id": sites.site_id,
-            "site_name": sites.site_name,
-            "site_type": sites.site_type,
-            "area_id": [areas[i].area_id for i in sites.area_index],
-            "area_name": [areas[i].area_name for i in sites.area_index],
-            "floor_area_m2": pa.array(sites.floor_area_m2).cast(pa.string()),
-            "latitude": pa.array(sites.latitude).cast(pa.string()),
-            "longitude": pa.array(sites.longitude).cast(pa.string()),
-            "time_zone": [areas[i].time_zone for i in sites.area_index],
-        }
-    )
-
-
-def meters_table(sites: Sites, installed_on: date, interval_minutes: int) -> pa.Table:
-    """The meter registry delivery: which meter measures which site."""
-    count = len(sites.site_id)
-    return pa.table(
-        {
-            "meter_id": sites.meter_id,
-            "site_id": sites.site_id,
-            "installed_on": [installed_on.isoformat()] * count,
-            "interval_minutes": [str(interval_minutes)] * count,
-        }
-    )
-
-
-def csv_gz(table: pa.Table) -> bytes:
-    """Encode a table as gzip CSV with a header; byte-identical for identical input."""
-    buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(quoting_style="needed"))
-    return gzip.compress(buffer.getvalue(), compresslevel=6, mtime=0)
-
-
-def deliveries(
-    scale: Scale, seed: int, areas: tuple[Area, ...] = DEFAULT_CITY
-) -> Iterator[tuple[str, str, pa.Table]]:
-    """Yield `(source, batch_id, table)` for every delivery of the scale, in order."""
-    sites = build_sites(scale.sites, seed, areas)
-    stamp = f"{scale.start:%Y%m%d}"
-    yield "registry", f"sites_{stamp}", sites_table(sites, areas)
-    yield (
-        "registry",
-        f"meters_{stamp}",
-        meters_table(sites, scale.start, scale.interval_minutes),
-    )
-    for offset in range(scale.days):
-        day = scale.start + timedelta(days=offset)
-        for number, area in enumerate(areas):
-            members = np.flatnonzero(sites.area_index == number)
-            if members.size == 0:
-                continue
-            table = simulate_area_day(
-                sites, members, area, number, day, scale.interval_minutes, seed
-            )
-            yield "metering", f"readings_{area.area_id}_{day:%Y%m%d}", table
-
-
-def simulate(lake: Lake, scale: Scale, seed: int) -> SimulationReport:
-    """Write every delivery of a scale to `landing/`.
+def simulate(
+    lake: Lake, scale: Scale, seed: int, city: City, workers: int | None = None
+) -> SimulationReport:
+    """Write every delivery of a scale to `landing/`, and the ground truth to `_truth/`.
 
     A delivery already in the lake with identical bytes is left alone, so a rerun
-    with the same seed writes nothing. A delivery with the same batch id but
-    different bytes (another seed or scale) is refused.
+    with the same seed writes nothing new. A delivery with the same batch id but
+    different bytes (another seed, scale or city) is refused.
 
     Raises:
         SimulationConflict: the lake holds other data under the same batch ids.
-
     """
+    global _WORLD
     started = time.perf_counter()
+    days = day_range(scale.start, scale.days)
+    sites = build_sites(city, scale.sites, scale.start, scale.days, seed)
+    weather = simulate_weather(
+        city.climate,
+        [area.heat_island_c for area in city.areas],
+        days[0],
+        days[-1],
+        seed,
+    )
+    years = range(days[0].year - 1, days[-1].year + 2)
+    holidays = frozenset(
+        public_holidays.country_holidays(
+            city.country, subdiv=city.subdivision, years=years
+        )
+    )
+    plan = plan_anomalies(
+        city, sites, scale.start, scale.days, scale.interval_minutes, seed
+    )
+    dst_area = next((i for i, a in enumerate(city.areas) if a.batch == "day"), None)
+    _WORLD = _World(
+        lake,
+        city,
+        scale,
+        seed,
+        sites,
+        weather,
+        holidays,
+        plan,
+        dst_area if city.faults.local_time_dst_batches else None,
+    )
+    log.info(
+        "simulate: %d sites in %d areas, %d days, %d anomalies planned",
+        sites.count,
+        len(city.areas),
+        len(days),
+        len(plan.site_index),
+    )
     written = unchanged = readings = 0
-    expected = 2 + scale.days * len(DEFAULT_CITY)
-    step = max(1, expected // 10)
-    for number, (source, batch_id, table) in enumerate(
-        deliveries(scale, seed), start=1
-    ):
-        uri = lake.landing(source, batch_id, "csv.gz")
-        payload = csv_gz(table)
-        if lake.exists(uri):
-            if lake.read_bytes(uri) != payload:
-                raise SimulationConflict(
-                    f"{uri} already exists with different content: this lake was "
-                    f"simulated with another seed or scale. Use a new lake "
-                    f"(WATTLAKE_LAKE) or delete {lake.root}."
-                )
-            unchanged += 1
-        else:
-            lake.write_bytes(uri, payload)
-            written += 1
-        if source == "metering":
-            readings += table.num_rows
-        if number % step == 0:
+    faults = FaultLog()
+    for source, batch_id, fmt, payload in _reference_deliveries(_WORLD, days):
+        outcome = _write(lake, source, batch_id, fmt, payload)
+        written, unchanged = written + outcome, unchanged + (1 - outcome)
+
+    workers = workers or min(os.cpu_count() or 1, 4)
+    step = max(1, len(days) // 10)
+    results = _map_days(days, workers)
+    for number, result in enumerate(results, start=1):
+        written += result.written
+        unchanged += result.unchanged
+        readings += result.readings
+        faults.extend(result.faults)
+        plan.excess_kwh += result.excess_kwh
+        plan.interval_count += result.interval_count
+        if number % step == 0 or number == len(days):
+            elapsed = time.perf_counter() - started
             log.info(
-                "simulate: %d of ~%d deliveries, %s readings",
+                "simulate: %d of %d days, %s readings (%.1f M/s)",
                 number,
-                expected,
+                len(days),
                 f"{readings:,}",
+                readings / elapsed / 1e6,
             )
+    _write_truth(_WORLD, faults)
+    _WORLD = None
     return SimulationReport(
         deliveries_written=written,
         deliveries_unchanged=unchanged,
         readings=readings,
+        anomalies=len(plan.site_index),
+        faults=len(faults.fault_type),
         seconds=time.perf_counter() - started,
         landing=lake.landing_prefix(),
+    )
+
+
+def _map_days(days: list[date], workers: int):  # noqa: ANN202 - an iterator of _DayResult
+    if workers <= 1 or len(days) == 1:
+        yield from map(_simulate_day, days)
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
+    try:
+        yield from pool.map(_simulate_day, days, chunksize=1)
+    finally:
+        pool.shutdown()
+
+
+def _simulate_day(day: date) -> _DayResult:
+    world = _WORLD
+    assert world is not None, "simulate() sets the world before simulating days"
+    sites, city, scale = world.sites, world.city, world.scale
+    plan = AnomalyPlan(
+        world.plan.site_index,
+        world.plan.anomaly_type,
+        world.plan.start_utc,
+        world.plan.end_utc,
+        world.plan.magnitude,
+        np.zeros_like(world.plan.excess_kwh),
+        np.zeros_like(world.plan.interval_count),
+    )
+    faults = FaultLog()
+    written = unchanged = readings = 0
+    last_day = scale.start + timedelta(days=scale.days - 1)
+    meter_ids = sites.meter_ids(day)
+    zones = sorted({area.time_zone for area in city.areas})
+    for zone_number, zone in enumerate(zones):
+        area_numbers = [
+            i for i, area in enumerate(city.areas) if area.time_zone == zone
+        ]
+        in_zone = np.zeros(len(city.areas), dtype=bool)
+        in_zone[area_numbers] = True
+        members = np.flatnonzero(in_zone[sites.area_index])
+        if members.size == 0:
+            continue
+        clock = day_clock(day, zone, scale.interval_minutes)
+        rng = np.random.default_rng([world.seed, 1, zone_number, day.toordinal()])
+        energy = simulate_day(
+            sites, members, clock, world.weather, set(world.holidays), rng
+        )
+        skew = apply_anomalies(plan, energy, members, clock)
+        readings += energy.size
+        dst_day = clock.starts_utc.size * scale.interval_minutes != 24 * 60
+        for area_number in area_numbers:
+            area = city.areas[area_number]
+            rows = np.flatnonzero(sites.area_index[members] == area_number)
+            if rows.size == 0:
+                continue
+            intervals = clock.starts_utc.size
+            cells = energy[rows]
+            batch = Batch(
+                batch_id=f"readings_{area.area_id}_{day:%Y%m%d}",
+                site_index=np.repeat(members[rows], intervals),
+                meter_id=np.repeat(meter_ids[members[rows]], intervals),
+                start_utc=(
+                    clock.starts_utc[None, :]
+                    + (skew[rows] * 60).astype("timedelta64[s]")
+                ).ravel(),
+                kwh=cells.ravel(),
+                unit=np.full(cells.size, "kWh", dtype=object),
+                quality_code=np.full(cells.size, "A", dtype=object),
+                malformed=np.zeros(cells.size, dtype=bool),
+                utc_offset_s=np.tile(clock.utc_offset_s, rows.size),
+            )
+            true_start = np.tile(clock.starts_utc, rows.size)
+            for part in _split(batch, area.batch, true_start):
+                fault_rng = np.random.default_rng(
+                    [world.seed, 3, area_number, day.toordinal(), _hour_of(part)]
+                )
+                local_time = dst_day and area_number == world.dst_local_area
+                late_day = late_arrival(day, last_day, fault_rng)
+                for sent in apply_faults(
+                    part, city.faults, fault_rng, faults, late_day, local_time
+                ):
+                    payload = encode(sent, area.delivery_format, scale.interval_minutes)
+                    outcome = _write(
+                        world.lake,
+                        "metering",
+                        sent.batch_id,
+                        area.delivery_format,
+                        payload,
+                    )
+                    written, unchanged = written + outcome, unchanged + (1 - outcome)
+    return _DayResult(
+        written, unchanged, readings, faults, plan.excess_kwh, plan.interval_count
+    )
+
+
+def _split(batch: Batch, size: str, true_start: np.ndarray) -> list[Batch]:
+    """One batch a day, or one per UTC hour (by the true time of each reading)."""
+    if size == "day":
+        return [batch]
+    hours = true_start.astype("datetime64[h]")
+    parts = []
+    for hour in np.unique(hours):
+        index = np.flatnonzero(hours == hour)
+        stamp = np.datetime_as_string(hour, unit="h").replace("-", "")
+        parts.append(batch.take(index, f"{batch.batch_id.rsplit('_', 1)[0]}_{stamp}"))
+    return parts
+
+
+def _hour_of(batch: Batch) -> int:
+    suffix = batch.batch_id.rsplit("_", 1)[1]
+    return int(suffix[-2:]) if "T" in suffix else 99
+
+
+def _reference_deliveries(world: _World, days: list[date]):  # noqa: ANN202
+    """Registry snapshots and daily weather: (source, batch_id, format, payload)."""
+    city, sites, scale = world.city, world.sites, world.scale
+    for day in registry_dates(sites, scale.start):
+        site_columns, meter_columns = registry_snapshot(
+            sites, city, day, scale.start, scale.interval_minutes
+        )
+        yield (
+            "registry",
+            f"sites_{day:%Y%m%d}",
+            "csv.gz",
+            encode_table(site_columns, "csv.gz"),
+        )
+        yield (
+            "registry",
+            f"meters_{day:%Y%m%d}",
+            "csv.gz",
+            encode_table(meter_columns, "csv.gz"),
+        )
+    areas = np.arange(len(city.areas))
+    for day in days:
+        hours = np.datetime64(day.isoformat(), "h") + np.arange(24)
+        temperature = world.weather.at(areas[:, None], hours.astype("datetime64[s]"))
+        columns = {
+            "area_id": np.repeat([area.area_id for area in city.areas], 24),
+            "observed_at": np.tile(
+                np.char.add(np.datetime_as_string(hours, unit="s"), "Z"), len(areas)
+            ),
+            "air_temperature_c": [f"{value:.1f}" for value in temperature.ravel()],
+        }
+        yield (
+            "weather",
+            f"weather_{day:%Y%m%d}",
+            "csv.gz",
+            encode_table(columns, "csv.gz"),
+        )
+
+
+def _write(lake: Lake, source: str, batch_id: str, fmt: str, payload: bytes) -> int:
+    """Write a delivery; 1 if written, 0 if the same bytes were already there."""
+    uri = lake.landing(source, batch_id, fmt)
+    if lake.exists(uri):
+        if lake.read_bytes(uri) != payload:
+            raise SimulationConflict(
+                f"{uri} already exists with different content: this lake was "
+                f"simulated with another seed, scale or city. Use a new lake "
+                f"(WATTLAKE_LAKE) or delete {lake.root}."
+            )
+        return 0
+    lake.write_bytes(uri, payload)
+    return 1
+
+
+def _write_truth(world: _World, faults: FaultLog) -> None:
+    lake, sites, city, plan = world.lake, world.sites, world.city, world.plan
+    meter_at_start = sites.meter_id_on(
+        plan.site_index, plan.start_utc.astype("datetime64[D]")
+    )
+    tables = {
+        "anomalies.parquet": truth_table(plan, sites, meter_at_start),
+        "faults.parquet": faults.table(),
+        "sites.parquet": _sites_truth(sites, city),
+        "registry_changes.parquet": _registry_truth(sites),
+        "weather_events.parquet": pa.table(
+            {
+                "event_type": [e[0] for e in world.weather.events],
+                "first_day": pa.array(
+                    [e[1] for e in world.weather.events], pa.date32()
+                ),
+                "last_day": pa.array([e[2] for e in world.weather.events], pa.date32()),
+                "amplitude_c": pa.array(
+                    [e[3] for e in world.weather.events], pa.float64()
+                ),
+            }
+        ),
+    }
+    for name, table in tables.items():
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        lake.write_bytes(lake.truth(name), buffer.getvalue())
+
+
+def _sites_truth(sites: Sites, city: City) -> pa.Table:
+    return pa.table(
+        {
+            "site_id": sites.site_id.astype(str),
+            "site_type": sites.site_type.astype(str),
+            "area_id": [city.areas[i].area_id for i in sites.area_index],
+            "floor_area_m2": sites.floor_area_m2,
+            "mean_kw": np.round(sites.mean_kw, 4),
+            "pv_kwp": sites.pv_kwp,
+            "ev_kw": sites.ev_kw,
+            "is_net_metered": sites.is_net_metered,
+        }
+    )
+
+
+def _registry_truth(sites: Sites) -> pa.Table:
+    kinds, ids, days, before, after = [], [], [], [], []
+    for index in np.flatnonzero(~np.isnat(sites.reclassified_on)):
+        kinds.append("site_reclassified")
+        ids.append(sites.site_id[index])
+        days.append(sites.reclassified_on[index].item())
+        before.append(sites.registered_type[index])
+        after.append(sites.site_type[index])
+    for index in np.flatnonzero(~np.isnat(sites.meter_replaced_on)):
+        day = sites.meter_replaced_on[index].item()
+        kinds.append("meter_replaced")
+        ids.append(sites.site_id[index])
+        days.append(day)
+        before.append(
+            sites.meter_id_on(
+                np.array([index]), np.array([day - timedelta(days=1)], "datetime64[D]")
+            )[0]
+        )
+        after.append(
+            sites.meter_id_on(np.array([index]), np.array([day], "datetime64[D]"))[0]
+        )
+    return pa.table(
+        {
+            "change_type": pa.array(kinds, pa.string()),
+            "site_id": pa.array(ids, pa.string()),
+            "effective_on": pa.array(days, pa.date32()),
+            "before": pa.array(before, pa.string()),
+            "after": pa.array(after, pa.string()),
+        }
     )

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import boto3
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from pipeline import mart, run_cli
@@ -32,7 +33,8 @@ def test_the_pipeline_lands_in_s3_and_dbt_reads_it_back(
     zones = {key.split("/")[1] for key in keys}
     assert {"landing", "raw", "_manifests", "clean", "curated"} <= zones
     raw_keys = [key for key in keys if key.startswith("city/raw/readings/ingest_date=")]
-    assert len(raw_keys) == 15  # one Parquet file per delivery: 3 areas x 5 days
+    metering = [key for key in keys if key.startswith("city/landing/metering/")]
+    assert len(raw_keys) == len(metering) > 0  # one Parquet file per delivery
     landed_rows = sum(
         pq.read_table(
             io.BytesIO(s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
@@ -43,9 +45,28 @@ def test_the_pipeline_lands_in_s3_and_dbt_reads_it_back(
     warehouse = tmp_path / "warehouse" / "wattlake.duckdb"
     daily = mart(warehouse, "fct_site_daily_usage")
     assert len(daily) == 12 * 5
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        # the staging view reads S3 itself: point this session at the moto server
+        host = s3_endpoint.removeprefix("http://")
+        for setting in (
+            f"s3_endpoint='{host}'",
+            "s3_url_style='path'",
+            "s3_use_ssl=false",
+            "s3_access_key_id='testing'",
+            "s3_secret_access_key='testing'",
+            "s3_region='us-east-1'",
+        ):
+            connection.execute(f"set {setting}")
+        staged = connection.execute(
+            "select count(*) from stg_metering__readings"
+        ).fetchone()[0]
+        cleaned = connection.execute(
+            "select count(*) from int_readings_cleaned"
+        ).fetchone()[0]
+    assert staged == landed_rows  # dbt read every landed row back from S3
     assert (
-        daily["interval_count"].sum() == landed_rows
-    )  # every landed reading reached the mart
+        daily["interval_count"].sum() == cleaned
+    )  # and every clean one reached the mart
 
     clean_keys = [
         key for key in keys if key.startswith("city/clean/readings/reading_date=")

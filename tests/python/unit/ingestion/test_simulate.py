@@ -1,95 +1,148 @@
-import gzip
-import io
-from datetime import date
+"""The simulator's deliveries: formats, batches, registry history, determinism."""
+
+from __future__ import annotations
+
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import pyarrow.csv as pa_csv
+import pandas as pd
 import pytest
+from simulated import SMALL, city, deliveries, simulated_lake, truth
 
-from wattlake.config import Scale
-from wattlake.ingestion.simulate import (
-    SimulationConflict,
-    build_sites,
-    day_intervals,
-    deliveries,
-    simulate,
-)
+from wattlake.ingestion.formats import parse_delivery
+from wattlake.ingestion.simulate import SimulationConflict, simulate
 from wattlake.storage import Lake
 
-SMALL = Scale(name="t", sites=9, start=date(2025, 3, 29), days=3, interval_minutes=15)
+
+def files(lake: Lake) -> dict[str, bytes]:
+    return {
+        uri.removeprefix(lake.root): lake.read_bytes(uri)
+        for uri in lake.list(lake.root)
+    }
 
 
-def test_a_local_day_has_23_24_or_25_hours_of_intervals() -> None:
-    # Europe/London: clocks go forward on 2025-03-30 and back on 2025-10-26
-    assert len(day_intervals(date(2025, 3, 29), "Europe/London", 15)) == 96
-    assert len(day_intervals(date(2025, 3, 30), "Europe/London", 15)) == 92
-    assert len(day_intervals(date(2025, 10, 26), "Europe/London", 15)) == 100
-    starts = day_intervals(date(2025, 3, 31), "Europe/London", 15)
-    # local midnight in BST is 23:00 UTC the day before
-    assert str(starts[0]) == "2025-03-30T23:00:00"
+def test_same_seed_same_bytes_whatever_the_number_of_workers(tmp_path: Path) -> None:
+    one = Lake(str(tmp_path / "one"))
+    two = Lake(str(tmp_path / "two"))
+    the_city = city(anomaly_rate=5.0, faults=city().faults)
+    simulate(one, SMALL, 3, the_city, workers=1)
+    simulate(two, SMALL, 3, the_city, workers=2)
+    assert files(one) == files(two)
 
 
-def test_same_seed_same_deliveries_other_seed_other_readings() -> None:
-    first = [(s, b, t) for s, b, t in deliveries(SMALL, seed=1)]
-    again = [(s, b, t) for s, b, t in deliveries(SMALL, seed=1)]
-    other = [(s, b, t) for s, b, t in deliveries(SMALL, seed=2)]
-    assert [b for _, b, _ in first] == [b for _, b, _ in again]
-    assert all(a.equals(b) for (_, _, a), (_, _, b) in zip(first, again, strict=True))
-    readings = [t for s, _, t in first if s == "metering"]
-    readings_other = [t for s, _, t in other if s == "metering"]
-    assert any(not a.equals(b) for a, b in zip(readings, readings_other, strict=False))
-
-
-def test_every_meter_reports_every_interval_of_every_local_day() -> None:
-    sites = build_sites(SMALL.sites, seed=3)
-    per_meter: dict[str, int] = {}
-    for source, _, table in deliveries(SMALL, seed=3):
-        if source == "metering":
-            for meter in table["meter_id"].to_pylist():
-                per_meter[meter] = per_meter.get(meter, 0) + 1
-    assert sorted(per_meter) == sorted(sites.meter_id.tolist())
-    assert set(per_meter.values()) == {96 + 92 + 96}
-
-
-def test_offices_use_more_on_weekdays_than_at_weekends() -> None:
-    scale = Scale(
-        name="t", sites=60, start=date(2025, 3, 3), days=7, interval_minutes=15
+def test_rerun_writes_nothing_and_another_seed_is_refused(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path))
+    first = simulate(lake, SMALL, 3, city(), workers=1)
+    again = simulate(lake, SMALL, 3, city(), workers=1)
+    assert first.deliveries_written > 0
+    assert (again.deliveries_written, again.deliveries_unchanged) == (
+        0,
+        first.deliveries_written,
     )
-    sites = build_sites(scale.sites, seed=5)
-    offices = set(sites.meter_id[sites.site_type == "office"].tolist())
-    assert offices
-    weekday, weekend = [], []
-    for source, batch_id, table in deliveries(scale, seed=5):
-        if source != "metering":
-            continue
-        day = date.fromisoformat(
-            batch_id.rsplit("_", 1)[1][:4] + "-" + batch_id[-4:-2] + "-" + batch_id[-2:]
-        )
-        values = np.array(table["value"].to_pylist(), dtype=float)
-        mask = np.isin(np.array(table["meter_id"].to_pylist()), list(offices))
-        (weekend if day.weekday() >= 5 else weekday).append(values[mask].sum())
-    assert np.mean(weekday) > 1.3 * np.mean(weekend)
-
-
-def test_simulate_writes_gzip_csv_and_refuses_other_data(tmp_path: Path) -> None:
-    lake = Lake(str(tmp_path / "lake"))
-    report = simulate(lake, SMALL, seed=1)
-    assert report.deliveries_written == 2 + 3 * 3
-    assert report.readings == 9 * (96 + 92 + 96)
-    uri = lake.landing("metering", "readings_downtown_20250330", "csv.gz")
-    table = pa_csv.read_csv(io.BytesIO(gzip.decompress(lake.read_bytes(uri))))
-    assert table.column_names == [
-        "meter_id",
-        "reading_start",
-        "interval_minutes",
-        "value",
-        "unit",
-        "quality_code",
-    ]
-    again = simulate(lake, SMALL, seed=1)
-    assert (again.deliveries_written, again.deliveries_unchanged) == (0, 11)
     with pytest.raises(
-        SimulationConflict, match="simulated with another seed or scale"
+        SimulationConflict, match="simulated with another seed, scale or city"
     ):
-        simulate(lake, SMALL, seed=2)
+        simulate(lake, SMALL, 4, city(), workers=1)
+
+
+def test_each_area_delivers_in_its_own_format_and_batch_size(tmp_path: Path) -> None:
+    lake = simulated_lake(tmp_path, city())
+    by_area: dict[str, set[tuple[str, int]]] = {}
+    for delivery in lake.deliveries():
+        if delivery.source == "metering":
+            area, stamp = delivery.batch_id.split("_")[1:3]
+            by_area.setdefault(area, set()).add((delivery.fmt, len(stamp)))
+    # downtown: JSON Lines per UTC hour (YYYYMMDDTHH); others one batch a day
+    assert by_area == {
+        "downtown": {("jsonl.gz", 11)},
+        "suburbs": {("csv.gz", 8)},
+        "industrial": {("parquet", 8)},
+        "campus": {("csv.gz", 8)},
+    }
+    every = deliveries(lake)
+    sites = truth(lake, "sites")
+    assert (
+        every["meter_id"]
+        .str.replace(r"MTR-(\d+)-\d", r"SITE-\1", regex=True)
+        .isin(sites["site_id"])
+        .all()
+    )
+    # every meter reports every interval: 6 local days around the spring change
+    assert every.groupby("meter_id").size().eq(96 * 5 + 92).all()
+
+
+def test_weather_is_delivered_hourly_per_area(tmp_path: Path) -> None:
+    lake = simulated_lake(tmp_path, city())
+    weather = [d for d in lake.deliveries() if d.source == "weather"]
+    assert len(weather) == SMALL.days
+    table = parse_delivery(
+        lake.read_bytes(weather[0].uri), weather[0].fmt, "weather", "w"
+    ).table
+    assert table.num_rows == 24 * 4
+    temperatures = pd.to_numeric(table["air_temperature_c"].to_pandas())
+    assert temperatures.between(-15, 30).all() and temperatures.std() > 0.3
+
+
+def test_the_registry_records_replacements_and_corrections(tmp_path: Path) -> None:
+    busy = city(meter_replacements_per_year=20.0, reclassified_sites_per_year=20.0)
+    lake = simulated_lake(tmp_path, busy)
+    changes = truth(lake, "registry_changes")
+    assert set(changes["change_type"]) == {"meter_replaced", "site_reclassified"}
+    snapshots = {
+        d.batch_id: parse_delivery(
+            lake.read_bytes(d.uri), d.fmt, d.table, d.uri
+        ).table.to_pandas()
+        for d in lake.deliveries()
+        if d.source == "registry"
+    }
+    first_day = f"{SMALL.start:%Y%m%d}"
+    readings = deliveries(lake)
+    for _, change in changes.iterrows():
+        day = f"{change['effective_on']:%Y%m%d}"
+        assert f"sites_{day}" in snapshots and f"meters_{day}" in snapshots
+        if change["change_type"] == "site_reclassified":
+            before = (
+                snapshots[f"sites_{first_day}"]
+                .set_index("site_id")
+                .loc[change["site_id"], "site_type"]
+            )
+            after = (
+                snapshots[f"sites_{day}"]
+                .set_index("site_id")
+                .loc[change["site_id"], "site_type"]
+            )
+            assert (before, after) == (
+                change["before"],
+                change["after"],
+            ) and before != after
+        else:
+            meters = snapshots[f"meters_{day}"].set_index("meter_id")
+            assert meters.loc[change["before"], "removed_on"] == str(
+                change["effective_on"]
+            )
+            assert meters.loc[change["after"], "installed_on"] == str(
+                change["effective_on"]
+            )
+            switch = pd.Timestamp(change["effective_on"])
+            old = readings[readings["meter_id"] == change["before"]]["start"]
+            new = readings[readings["meter_id"] == change["after"]]["start"]
+            # midnight local (Europe/London) is at most an hour from midnight UTC
+            assert (
+                old.max()
+                < switch + pd.Timedelta(hours=1)
+                <= new.min() + pd.Timedelta(hours=2)
+            )
+
+
+def test_solar_homes_have_net_meters_in_the_registry(tmp_path: Path) -> None:
+    lake = simulated_lake(tmp_path, replace(city(), solar_share=0.5))
+    sites = truth(lake, "sites").set_index("site_id")
+    meters_delivery = next(
+        d for d in lake.deliveries() if d.batch_id.startswith("meters_")
+    )
+    meters = parse_delivery(
+        lake.read_bytes(meters_delivery.uri), "csv.gz", "meters", "m"
+    ).table.to_pandas()
+    net = meters.set_index("site_id")["meter_type"] == "net"
+    assert net.any()
+    assert (net == sites.loc[net.index, "is_net_metered"]).all()
