@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import http.server
 import logging
 import shutil
@@ -79,6 +80,41 @@ def stage_land(settings: Settings) -> StageResult:
     if report.problems:
         summary += f"; {len(report.problems)} deliveries NOT landed (see errors above)"
     return StageResult("land", summary, report.seconds, ok=not report.problems)
+
+
+def stage_import(settings: Settings, export: Path, mapping: str) -> StageResult:
+    """Import a real meter export through a mapping: `landing/` -> `raw/`."""
+    from wattlake.ingestion.importer import import_export
+    from wattlake.ingestion.mapping import resolve_mapping
+
+    lake = _lake(settings)
+    resolved = resolve_mapping(mapping, settings.project_dir, _site_types(settings))
+    log.info(
+        "import: %s with mapping %s (%s layout, %d-minute %s, timestamps in %s) -> %s",
+        export,
+        resolved.path,
+        resolved.layout,
+        resolved.interval_minutes,
+        resolved.unit,
+        resolved.time_zone,
+        lake.landing_prefix(),
+    )
+    report = import_export(lake, export, resolved)
+    for line in report.lines():
+        log.info("import: %s", line)
+    for problem in report.problems:
+        log.error("import: %s", problem)
+    rows = f"{report.readings_rows:,} readings"
+    if report.weather_rows:
+        rows += f" + {report.weather_rows:,} weather rows"
+    summary = (
+        f"{rows} from {report.data_lines:,} lines ({report.empty_lines:,} empty) "
+        f"in {len(report.batches)} batches ({report.count('landed')} new, "
+        f"{report.count('unchanged')} already landed) -> {lake.root}/raw"
+    )
+    if report.problems:
+        summary += f"; {len(report.problems)} batches NOT landed (see errors above)"
+    return StageResult("import", summary, report.seconds, ok=not report.problems)
 
 
 def stage_transform(
@@ -196,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "land", help="land new deliveries: landing/ -> raw/ + manifests"
     )
+    import_ = commands.add_parser(
+        "import",
+        help="import a real meter export through a mapping: landing/ -> raw/",
+    )
+    import_.add_argument("export", type=Path, help="the export file (CSV, .gz or not)")
+    import_.add_argument(
+        "--mapping",
+        required=True,
+        help="a mapping in ingestion/mappings/ (e.g. london_lcl) or a .toml path",
+    )
     transform = commands.add_parser(
         "transform",
         help="dbt build; arguments after -- go to dbt (e.g. -- --select fct_site_daily_usage)",
@@ -264,6 +310,8 @@ def _single(args: argparse.Namespace, settings: Settings) -> StageResult:
         return stage_simulate(settings)
     if args.command == "land":
         return stage_land(settings)
+    if args.command == "import":
+        return stage_import(settings, args.export, args.mapping)
     if args.command == "transform":
         extra = [arg for arg in args.dbt_args if arg != "--"]
         return stage_transform(settings, args.selector, extra)
@@ -301,6 +349,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _lake(settings: Settings) -> Lake:
     return Lake(settings.lake, settings.s3_endpoint_url)
+
+
+def _site_types(settings: Settings) -> set[str] | None:
+    """The site types of `seeds/site_types.csv`, or None without a project."""
+    seed = settings.project_dir / "seeds" / "site_types.csv"
+    if not seed.is_file():
+        return None
+    with seed.open(newline="", encoding="utf-8") as handle:
+        return {row["site_type"] for row in csv.DictReader(handle)}
 
 
 def _report(result: StageResult) -> None:
