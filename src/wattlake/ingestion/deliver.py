@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -75,58 +75,52 @@ class Batch:
         return len(self.meter_id)
 
 
-@dataclass
 class FaultLog:
-    """Ground truth of the delivery faults, collected as columns."""
+    """Ground truth of the delivery faults, collected as column chunks."""
 
-    fault_type: list[str] = field(default_factory=list)
-    batch_id: list[str] = field(default_factory=list)
-    meter_id: list[str | None] = field(default_factory=list)
-    reading_start_utc: list[np.datetime64 | None] = field(default_factory=list)
-    detail: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, ...]] = []
 
-    def add(
-        self, kind: str, batch: Batch, index: np.ndarray | None, detail: str
-    ) -> None:
-        """Record a fault on some rows of a batch (or on the whole batch)."""
+    def __len__(self) -> int:
+        return sum(len(chunk[0]) for chunk in self._chunks)
+
+    def add(self, kind: str, batch: Batch, index: np.ndarray | None, detail: str) -> None:
+        """Record a fault on some rows of a batch (or, with no index, on the whole batch)."""
         if index is None:
-            self.fault_type.append(kind)
-            self.batch_id.append(batch.batch_id)
-            self.meter_id.append(None)
-            self.reading_start_utc.append(None)
-            self.detail.append(detail)
-            return
-        count = len(index)
-        self.fault_type.extend([kind] * count)
-        self.batch_id.extend([batch.batch_id] * count)
-        self.meter_id.extend(batch.meter_id[index].tolist())
-        self.reading_start_utc.extend(batch.start_utc[index].tolist())
-        self.detail.extend([detail] * count)
+            meters = np.array([None], dtype=object)
+            starts = np.array(["NaT"], dtype="datetime64[s]")
+        else:
+            meters, starts = batch.meter_id[index], batch.start_utc[index]
+        count = len(meters)
+        self._chunks.append(
+            (
+                np.full(count, kind, dtype=object),
+                np.full(count, batch.batch_id, dtype=object),
+                meters,
+                starts,
+                np.full(count, detail, dtype=object),
+            )
+        )
 
     def extend(self, other: FaultLog) -> None:
         """Append another log."""
-        for name in (
-            "fault_type",
-            "batch_id",
-            "meter_id",
-            "reading_start_utc",
-            "detail",
-        ):
-            getattr(self, name).extend(getattr(other, name))
+        self._chunks.extend(other._chunks)
 
     def table(self) -> pa.Table:
         """The log as a table."""
-        starts = np.array(
-            [np.datetime64("NaT") if s is None else s for s in self.reading_start_utc],
-            dtype="datetime64[us]",
-        )
+        names = ("fault_type", "batch_id", "meter_id", "reading_start_utc", "detail")
+        if not self._chunks:
+            columns = [np.array([], dtype=object)] * 3 + [np.array([], "datetime64[s]")]
+            columns.append(np.array([], dtype=object))
+        else:
+            columns = [np.concatenate(parts) for parts in zip(*self._chunks, strict=True)]
         return pa.table(
             {
-                "fault_type": pa.array(self.fault_type, pa.string()),
-                "batch_id": pa.array(self.batch_id, pa.string()),
-                "meter_id": pa.array(self.meter_id, pa.string()),
-                "reading_start_utc": pa.array(starts, pa.timestamp("us", tz="UTC")),
-                "detail": pa.array(self.detail, pa.string()),
+                name: pa.array(
+                    column.astype("datetime64[us]") if name == "reading_start_utc" else column,
+                    pa.timestamp("us", tz="UTC") if name == "reading_start_utc" else pa.string(),
+                )
+                for name, column in zip(names, columns, strict=True)
             }
         )
 

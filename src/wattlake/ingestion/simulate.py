@@ -197,7 +197,7 @@ def simulate(
         deliveries_unchanged=unchanged,
         readings=readings,
         anomalies=len(plan.site_index),
-        faults=len(faults.fault_type),
+        faults=len(faults),
         seconds=time.perf_counter() - started,
         landing=lake.landing_prefix(),
     )
