@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wattlake.ingestion.formats import DeliveryError, parse_delivery
+from wattlake.ingestion.formats import DeliveryError, _is_utf8, parse_delivery
 
 HEADER = "meter_id,reading_start,interval_minutes,value,unit\n"
 
@@ -173,3 +173,46 @@ def test_a_line_the_csv_reader_rejects_is_kept_and_reading_goes_on() -> None:
     assert table[0]["parse_error"].startswith("unparseable CSV")
     assert table[0]["raw_line"] == 'm1,2025-03-30T00:00:00Z,15,"0.2"5,kWh'
     assert (table[1]["meter_id"], table[1]["source_line"]) == ("m2", 3)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"plain ascii",
+        "caf\u00e9 \U0001f600".encode(),
+        b"\xef\xbf\xbf",  # U+FFFF
+        b"\xed\xa0\x80",  # a surrogate
+        b"\xc0\x80",  # overlong
+        b"\xe0\x80\x80",  # overlong
+        b"\xf4\x90\x80\x80",  # past U+10FFFF
+        b"\xf5\x80\x80\x80",
+        b"a\xc3",  # cut short
+        b"\xff",
+    ],
+)
+def test_the_utf8_check_agrees_with_python(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        expected = False
+    else:
+        expected = True
+    assert _is_utf8(data) is expected
+
+
+def test_a_quoted_header_only_delivery_has_no_blank_line() -> None:
+    parsed = parse_delivery(
+        csv('"meter_id","reading_start","interval_minutes","value","unit"\n'),
+        "csv.gz",
+        "readings",
+        "b",
+    )
+    assert parsed.table.num_rows == 0 and parsed.blank_lines == 0
+
+
+def test_gzip_with_two_members_is_read_whole() -> None:
+    payload = csv(HEADER + "m1,2025-03-30T00:00:00Z,15,0.25,kWh\n") + csv(
+        "m2,2025-03-30T00:00:00Z,15,1,kWh\n"
+    )
+    table = rows(parse_delivery(payload, "csv.gz", "readings", "b").table)
+    assert [r["meter_id"] for r in table] == ["m1", "m2"]
