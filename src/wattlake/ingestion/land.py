@@ -5,6 +5,10 @@ skipped, so landing the same delivery again changes nothing. A delivery that
 cannot be read is not landed; its manifest says `rejected` with the reason and
 the file stays in `landing/`, so nothing is lost. The raw file is written
 first and the manifest last: a batch counts as landed once its manifest exists.
+
+`land_pending` lands deliveries in worker processes, one delivery at a time
+each (`WATTLAKE_LAND_WORKERS`, default: the usable cores), so memory stays
+bounded by the workers' deliveries whatever the size of the backlog.
 """
 
 from __future__ import annotations
@@ -12,14 +16,22 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import multiprocessing
+import os
+import re
 import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import repeat
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wattlake.config import ConfigError
 from wattlake.ingestion.formats import DeliveryError, parse_delivery
 from wattlake.ingestion.manifest import (
     LANDED,
@@ -31,6 +43,16 @@ from wattlake.ingestion.manifest import (
 from wattlake.storage import Delivery, Lake, LakeError
 
 log = logging.getLogger(__name__)
+
+WORKERS_VARIABLE = "WATTLAKE_LAND_WORKERS"
+# Raw columns written without a Parquet dictionary: source_line counts up by
+# one, which delta encoding stores in almost nothing.
+_PLAIN_COLUMNS = ("source_line",)
+# Reading starts in the form the simulator and most head-end systems write;
+# for these, text order is time order and no date parser is needed.
+_UTC_SECONDS = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
+)
 
 
 class LandingConflict(RuntimeError):
@@ -99,20 +121,13 @@ def land_delivery(
 
     rows = parsed.table.num_rows
     raw_uri = lake.raw(table_name, received_at.date(), delivery.batch_id)
-    table = (
-        parsed.table.append_column(
-            "batch_id", pa.array([delivery.batch_id] * rows, pa.string())
-        )
-        .append_column("source_file", pa.array([delivery.uri] * rows, pa.string()))
-        .append_column(
-            "received_at", pa.array([received_at] * rows, pa.timestamp("us", tz="UTC"))
-        )
+    lake.write_bytes(
+        raw_uri, raw_parquet(parsed.table, delivery.batch_id, delivery.uri, received_at)
     )
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    lake.write_bytes(raw_uri, buffer.getvalue())
     span_start, span_end = (
-        _time_span(table) if table_name == "readings" else (None, None)
+        _time_span(parsed.table["reading_start"])
+        if table_name == "readings"
+        else (None, None)
     )
     manifest = replace(
         base,
@@ -128,27 +143,39 @@ def land_delivery(
     return manifest
 
 
-def land_pending(lake: Lake, now: datetime | None = None) -> LandingReport:
-    """Land every delivery in `landing/` that has no manifest yet."""
+def land_pending(
+    lake: Lake, now: datetime | None = None, workers: int | None = None
+) -> LandingReport:
+    """Land every delivery in `landing/` that has no manifest yet.
+
+    Args:
+        lake: the lake to land in.
+        now: the `received_at` of every batch (default: when each is landed).
+        workers: processes landing deliveries side by side (default:
+            `land_workers()`); 1 lands them in this process.
+
+    """
     started = time.perf_counter()
     report = LandingReport()
     deliveries = lake.deliveries()
+    workers = min(land_workers() if workers is None else workers, len(deliveries))
+    outcomes = (
+        _land_in_workers(lake, deliveries, now, workers)
+        if workers > 1
+        else (_land_one(lake, delivery, now) for delivery in deliveries)
+    )
     step = max(1, len(deliveries) // 10)
-    for number, delivery in enumerate(deliveries, start=1):
-        received_at = now or datetime.now(UTC)
-        try:
-            manifest = land_delivery(lake, delivery, received_at)
-        except LandingConflict as exc:
-            report.conflicts.append(str(exc))
-            log.error("land: %s", exc)
-            continue
-        if manifest is None:
+    for number, outcome in enumerate(outcomes, start=1):
+        if isinstance(outcome, LandingConflict):
+            report.conflicts.append(str(outcome))
+            log.error("land: %s", outcome)
+        elif outcome is None:
             report.unchanged += 1
-        elif manifest.status == REJECTED:
-            report.rejected.append(manifest)
-            log.error("land: rejected %s", manifest.reason)
+        elif outcome.status == REJECTED:
+            report.rejected.append(outcome)
+            log.error("land: rejected %s", outcome.reason)
         else:
-            report.landed.append(manifest)
+            report.landed.append(outcome)
         if number % step == 0:
             log.info(
                 "land: %d of %d deliveries checked, %s rows landed",
@@ -160,10 +187,136 @@ def land_pending(lake: Lake, now: datetime | None = None) -> LandingReport:
     return report
 
 
-def _time_span(table: pa.Table) -> tuple[str | None, str | None]:
-    starts = pd.to_datetime(
-        table["reading_start"].to_pandas(), format="ISO8601", utc=True, errors="coerce"
+def land_workers(environ: Mapping[str, str] | None = None) -> int:
+    """How many processes `land_pending` uses: `WATTLAKE_LAND_WORKERS`, else the cores.
+
+    Raises:
+        ConfigError: the variable is set to something other than a positive integer.
+
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(WORKERS_VARIABLE, "").strip()
+    if not value:
+        return _usable_cores()
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ConfigError(
+            f"environment variable {WORKERS_VARIABLE}: expected a positive integer, "
+            f"got {value!r}"
+        )
+    return workers
+
+
+def raw_parquet(
+    parsed: pa.Table, batch_id: str, source_file: str, received_at: datetime
+) -> bytes:
+    """The raw Parquet file of a batch: its rows plus batch_id, source_file, received_at.
+
+    The three lineage columns hold one value each, so they are written as
+    dictionaries; the file stores no Arrow schema, so every reader sees plain
+    string, int64 and timestamp columns.
+    """
+    rows = parsed.num_rows
+    first = pa.array(np.zeros(rows, dtype=np.int32))
+
+    def constant(value: pa.Scalar) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(
+            first, pa.array([value.as_py()], value.type)
+        )
+
+    table = (
+        parsed.append_column("batch_id", constant(pa.scalar(batch_id, pa.string())))
+        .append_column("source_file", constant(pa.scalar(source_file, pa.string())))
+        .append_column(
+            "received_at",
+            pa.repeat(pa.scalar(received_at, pa.timestamp("us", tz="UTC")), rows),
+        )
     )
-    if starts.isna().all():
+    buffer = io.BytesIO()
+    pq.write_table(
+        table,
+        buffer,
+        compression="zstd",
+        store_schema=False,
+        use_dictionary=[n for n in table.column_names if n not in _PLAIN_COLUMNS],
+        column_encoding=dict.fromkeys(_PLAIN_COLUMNS, "DELTA_BINARY_PACKED"),
+    )
+    return buffer.getvalue()
+
+
+def _land_one(
+    lake: Lake, delivery: Delivery, now: datetime | None
+) -> Manifest | LandingConflict | None:
+    try:
+        return land_delivery(lake, delivery, now or datetime.now(UTC))
+    except LandingConflict as exc:
+        return exc
+
+
+_worker_lakes: dict[tuple[str, str | None], Lake] = {}
+
+
+def _land_in_worker(
+    root: str, endpoint_url: str | None, delivery: Delivery, now: datetime | None
+) -> Manifest | LandingConflict | None:
+    """Land one delivery in a worker process (which keeps its own lake client)."""
+    lake = _worker_lakes.get((root, endpoint_url))
+    if lake is None:
+        lake = _worker_lakes[(root, endpoint_url)] = Lake(root, endpoint_url)
+    return _land_one(lake, delivery, now)
+
+
+def _land_in_workers(
+    lake: Lake, deliveries: list[Delivery], now: datetime | None, workers: int
+) -> Iterator[Manifest | LandingConflict | None]:
+    """Outcomes in delivery order; each worker holds one delivery at a time."""
+    # spawn, not fork: a fresh interpreter shares no threads or clients with this one.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(
+            _land_in_worker,
+            repeat(lake.root),
+            repeat(lake.endpoint_url),
+            deliveries,
+            repeat(now),
+        )
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def _time_span(starts: pa.ChunkedArray) -> tuple[str | None, str | None]:
+    """Earliest and latest parseable reading start, ISO 8601 in UTC.
+
+    Reading starts repeat (one per meter), so only distinct values are parsed;
+    with pandas, as landing always has, unless all of them are whole seconds
+    in UTC written with a Z, whose text order is their time order.
+    """
+    values = pc.unique(starts).drop_null().to_pylist()
+    if values and all(_UTC_SECONDS.fullmatch(value) for value in values):
+        low, high = min(values), max(values)
+        if _pandas_can_hold(low) and _pandas_can_hold(high):
+            return low[:-1] + "+00:00", high[:-1] + "+00:00"
+    import pandas as pd  # only for other forms: slow to import in every worker
+
+    parsed = pd.to_datetime(
+        pd.Series(values, dtype=object), format="ISO8601", utc=True, errors="coerce"
+    )
+    if parsed.isna().all():
         return None, None
-    return starts.min().isoformat(), starts.max().isoformat()
+    return parsed.min().isoformat(), parsed.max().isoformat()
+
+
+def _pandas_can_hold(value: str) -> bool:
+    """Whether a `_UTC_SECONDS` text is a real instant that pandas parses too."""
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return datetime(1678, 1, 1) <= moment < datetime(2262, 1, 1)

@@ -3,11 +3,21 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wattlake.ingestion.land import LandingConflict, land_delivery, land_pending
+from wattlake.config import ConfigError
+from wattlake.ingestion.formats import CONTRACTS
+from wattlake.ingestion.land import (
+    LandingConflict,
+    land_delivery,
+    land_pending,
+    land_workers,
+)
 from wattlake.storage import Lake
+
+READING_COLUMNS = [name for group in CONTRACTS["readings"] for name in group]
 
 WHEN = datetime(2025, 4, 2, 6, 30, tzinfo=UTC)
 CSV = (
@@ -108,3 +118,109 @@ def test_landing_on_s3_over_http(
     local.write_bytes(lake.read_bytes(raw))
     assert pq.read_table(local).num_rows == 3
     assert land_pending(lake, now=WHEN).unchanged == 1
+
+
+def lake_files(lake: Lake) -> dict[str, object]:
+    """What landing wrote, with the lake's own path taken out."""
+    root = Path(lake.root)
+    files: dict[str, object] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = str(path.relative_to(root))
+        if path.suffix == ".parquet":
+            files[name] = [
+                {k: str(v).replace(lake.root, "<lake>") for k, v in row.items()}
+                for row in pq.read_table(path).to_pylist()
+            ]
+        elif "landing" not in path.parts:
+            files[name] = path.read_text().replace(lake.root, "<lake>")
+    return files
+
+
+def test_workers_land_exactly_what_one_process_lands(tmp_path: Path) -> None:
+    texts = {"b1": CSV, "b2": CSV + "m2,2025-03-30T00:00:00Z,15,1,kWh\n", "b3": "x\n"}
+    outcomes = {}
+    for workers in (1, 2):
+        lake = Lake(str(tmp_path / f"lake{workers}"))
+        for batch_id, text in texts.items():
+            deliver(lake, batch_id, text)
+        report = land_pending(lake, now=WHEN, workers=workers)
+        outcomes[workers] = (
+            [m.batch_id for m in report.landed],
+            [m.batch_id for m in report.rejected],
+            lake_files(lake),
+        )
+        assert land_pending(lake, now=WHEN, workers=workers).unchanged == 3
+    assert outcomes[1] == outcomes[2]
+    assert outcomes[2][:2] == (["b1", "b2"], ["b3"])
+
+
+def test_a_conflict_found_by_a_worker_is_reported(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path))
+    deliver(lake, "b1", CSV)
+    deliver(lake, "b2", CSV)
+    land_pending(lake, now=WHEN, workers=1)
+    deliver(lake, "b1", CSV + "m2,2025-03-30T00:00:00Z,15,1,kWh\n")
+    report = land_pending(lake, now=WHEN, workers=2)
+    assert len(report.conflicts) == 1 and "b1" in report.conflicts[0]
+    assert report.unchanged == 1
+
+
+def test_the_raw_file_reads_back_as_plain_columns(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path))
+    deliver(lake, "b1", CSV)
+    land_pending(lake, now=WHEN)
+    table = pq.read_table(lake.raw("readings", WHEN.date(), "b1"))
+    assert table.schema == pa.schema(
+        [
+            *[(name, pa.string()) for name in READING_COLUMNS],
+            ("extra_fields", pa.string()),
+            ("raw_line", pa.string()),
+            ("parse_error", pa.string()),
+            ("source_line", pa.int64()),
+            ("batch_id", pa.string()),
+            ("source_file", pa.string()),
+            ("received_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+    assert table["received_at"].to_pylist() == [WHEN] * 3
+
+
+@pytest.mark.parametrize(
+    ("starts", "span"),
+    [
+        (["2025-03-30T00:15:00Z", "2025-03-30T00:00:00Z"], ("00:00:00", "00:15:00")),
+        (
+            ["2025-03-30T01:00:00+01:00", "2025-03-30T00:15:00Z"],
+            ("00:00:00", "00:15:00"),
+        ),
+        (["2025-03-30T00:00:00.5Z", "garbled"], ("00:00:00.500000", "00:00:00.500000")),
+        (["2025-02-30T00:00:00Z", "2025-03-30T00:00:00Z"], ("00:00:00", "00:00:00")),
+        (["garbled"], None),
+    ],
+)
+def test_the_manifest_time_span_parses_every_form(
+    tmp_path: Path, starts: list[str], span: tuple[str, str] | None
+) -> None:
+    lake = Lake(str(tmp_path))
+    lines = "".join(f"m1,{start},15,1,kWh\n" for start in starts)
+    deliver(lake, "b1", "meter_id,reading_start,interval_minutes,value,unit\n" + lines)
+    (manifest,) = land_pending(lake, now=WHEN).landed
+    if span is None:
+        assert (manifest.time_span_start, manifest.time_span_end) == (None, None)
+    else:
+        assert manifest.time_span_start == f"2025-03-30T{span[0]}+00:00"
+        assert manifest.time_span_end == f"2025-03-30T{span[1]}+00:00"
+
+
+@pytest.mark.parametrize(("value", "workers"), [("", None), ("3", 3), (" 1 ", 1)])
+def test_the_worker_count_comes_from_the_environment(
+    value: str, workers: int | None
+) -> None:
+    expected = workers or land_workers({})
+    assert land_workers({"WATTLAKE_LAND_WORKERS": value}) == expected >= 1
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_a_bad_worker_count_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ConfigError, match="WATTLAKE_LAND_WORKERS"):
+        land_workers({"WATTLAKE_LAND_WORKERS": value})
