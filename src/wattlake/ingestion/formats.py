@@ -266,23 +266,21 @@ def _parse_csv(data: bytes, table: str, where: str) -> Parsed:
 
     if lines is None:
         body = data[end + 1 :] if end >= 0 else b""
-        columns = _csv_plain_body(body, len(header), quoted)
-        if columns is not None:
-            count = len(columns[0])
-            none = pa.nulls(count, pa.string())
+        read = _csv_plain_body(body, len(header), quoted)
+        del body
+        if read is not None:
             return Parsed(
                 _conform(
-                    dict(zip(header, columns, strict=True)),
+                    dict(zip(header, read.columns, strict=True)),
                     required,
                     optional,
-                    none,
-                    none,
-                    pa.array(np.arange(2, count + 2, dtype=np.int64)),
-                    count,
+                    read.raw_line,
+                    read.parse_error,
+                    read.source_line,
+                    len(read.source_line),
                 ),
                 0,
             )
-        del body
         lines = _split_lines(data)
     body_lines = lines.text.slice(1)
     if quoted or lines.decode_errors:
@@ -307,15 +305,15 @@ def _parse_csv(data: bytes, table: str, where: str) -> Parsed:
     )
 
 
-def _csv_plain_body(
-    body: bytes, fields: int, quoted: bool
-) -> list[pa.ChunkedArray] | None:
-    """Read a body of plain lines with Arrow, or None if any line is not plain.
+def _csv_plain_body(body: bytes, fields: int, quoted: bool) -> _SplitRows | None:
+    """Read a CSV body with Arrow's reader, or None where it might read otherwise.
 
-    Plain: no blank line, the header's number of fields on every line, and
-    (in a delivery with quotes) every field unquoted or quoted as a whole,
-    with no quote, comma, CR or NUL inside, and shorter than the csv module's
-    field size limit. Lines may end in CR LF.
+    Without quotes in the delivery, lines are split on commas: Arrow reads
+    every line with the header's field count, and hands over the others
+    (kept whole with their error). With quotes, every line must be plain:
+    the header's field count, each field unquoted or quoted as a whole with
+    no quote, comma, CR or NUL inside, shorter than the csv module's field
+    size limit. Either way: no blank line, no CR but in CR LF endings.
     """
     if not body or not 2 <= fields <= _CSV_MAX_FAST_FIELDS:
         return None
@@ -327,11 +325,20 @@ def _csv_plain_body(
             return None
     if b"\x00" in body:
         return None
-    field = _CSV_FIELD if quoted else r"[^,\n]*"
-    line = rf"{field}(?:,{field}){{{fields - 1}}}"
-    pattern = rf"\A(?:{line}\n)*(?:{line})?\z"
-    if not pc.match_substring_regex(_one_value(body, pa.binary()), pattern)[0].as_py():
-        return None
+    if quoted:
+        field = _CSV_FIELD
+        line = rf"{field}(?:,{field}){{{fields - 1}}}"
+        pattern = rf"\A(?:{line}\n)*(?:{line})?\z"
+        if not pc.match_substring_regex(_one_value(body, pa.binary()), pattern)[
+            0
+        ].as_py():
+            return None
+    invalid: list[tuple[int, str, int]] = []
+
+    def keep_aside(row: pa_csv.InvalidRow) -> str:
+        invalid.append((row.number, row.text, row.actual_columns))
+        return "skip"
+
     names = [f"f{index}" for index in range(fields)]
     read = pa_csv.read_csv(
         pa.BufferReader(pa.py_buffer(body)),
@@ -339,7 +346,8 @@ def _csv_plain_body(
         parse_options=pa_csv.ParseOptions(
             quote_char='"' if quoted else False,
             newlines_in_values=False,
-            ignore_empty_lines=False,
+            ignore_empty_lines=True,
+            invalid_row_handler=None if quoted else keep_aside,
         ),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),
@@ -347,14 +355,41 @@ def _csv_plain_body(
             quoted_strings_can_be_null=False,
         ),
     )
-    if read.num_rows != body.count(b"\n") + (0 if body.endswith(b"\n") else 1):
-        return None
+    lines = int(np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == 10))
+    lines += 0 if body.endswith(b"\n") else 1
+    if read.num_rows + len(invalid) != lines or any(n is None for n, _, _ in invalid):
+        return None  # blank lines, skipped by Arrow: the line-based reader counts them
     if quoted:
         limit = csv.field_size_limit()
         for column in read.columns:
             if (pc.max(pc.binary_length(column)).as_py() or 0) >= limit:
                 return None
-    return read.columns
+    numbers = np.arange(2, lines + 2, dtype=np.int64)
+    if not invalid:
+        none = pa.nulls(read.num_rows, pa.string())
+        return _SplitRows(read.columns, none, none, pa.array(numbers), 0)
+    # Arrow counts body lines from 1; the header is line 1 of the delivery.
+    bad = np.array([number + 1 for number, _, _ in invalid], dtype=np.int64)
+    good = numbers[~np.isin(numbers, bad)]
+    order = pa.array(np.argsort(np.concatenate([good, bad]), kind="stable"))
+    nulls = pa.nulls(read.num_rows, pa.string())
+
+    def merged(valid: pa.ChunkedArray | pa.Array, kept: list[str | None]) -> pa.Array:
+        return pc.take(_chunked([valid, pa.array(kept, pa.string())]), order)
+
+    return _SplitRows(
+        [merged(column, [None] * len(invalid)) for column in read.columns],
+        merged(nulls, [text for _, text, _ in invalid]),
+        merged(
+            nulls,
+            [
+                f"expected {fields} comma-separated fields, found {found}"
+                for _, _, found in invalid
+            ],
+        ),
+        pa.array(np.sort(np.concatenate([good, bad]))),
+        0,
+    )
 
 
 @dataclass(frozen=True)
@@ -559,6 +594,103 @@ class _JsonPart:
 
 def _parse_jsonl(data: bytes, table: str, where: str) -> Parsed:
     required, optional = contract_columns(table, where)
+    read = _jsonl_plain_body(data) if _is_utf8(data) else None
+    parts, rows, blank = read if read is not None else _jsonl_by_lines(data)
+    return Parsed(_assemble_json(parts, rows, required, optional), blank)
+
+
+def _jsonl_plain_body(data: bytes) -> tuple[list[_JsonPart], _Rows, int] | None:
+    """Read JSON Lines laid out as their first line, cut on commas by Arrow's CSV reader.
+
+    Lines with another layout (or values with commas) are read by json.loads,
+    unless there are many of them: then None, and `_jsonl_by_lines` reads the
+    delivery with up to four templates. None too for blank lines, CR inside
+    lines, NUL, or a first line that is no template.
+    """
+    if not data or data.startswith(codecs.BOM_UTF8):
+        return None
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").removesuffix(b"\r")
+        if b"\r" in data:
+            return None
+    if b"\x00" in data:
+        return None
+    end = data.find(b"\n")
+    template = _json_template(data[: end if end >= 0 else len(data)].decode())
+    if template is None:
+        return None
+    keys, pieces = template.keys, template.pieces
+    invalid: list[tuple[int, str]] = []
+
+    def keep_aside(row: pa_csv.InvalidRow) -> str:
+        invalid.append((row.number, row.text))
+        return "skip"
+
+    names = [f"f{index}" for index in range(len(keys))]
+    read = pa_csv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
+        parse_options=pa_csv.ParseOptions(
+            quote_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=True,
+            invalid_row_handler=keep_aside,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    lines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
+    lines += 0 if data.endswith(b"\n") else 1
+    if read.num_rows + len(invalid) != lines or any(n is None for n, _ in invalid):
+        return None  # blank lines, skipped by Arrow
+    bad = np.array([number - 1 for number, _ in invalid], dtype=np.int64)
+    indices = np.arange(lines, dtype=np.int64)
+    good = indices[~np.isin(indices, bad)]
+    fields = [column.combine_chunks() for column in read.columns]
+    ok = np.ones(read.num_rows, dtype=bool)
+    columns = []
+    for position, piece in enumerate(fields):
+        before, after = _json_frame(pieces, position)
+        framed = pc.and_(pc.starts_with(piece, before), pc.ends_with(piece, after))
+        if pc.all(framed).as_py():
+            token = _cut(piece, len(before.encode()), len(after.encode()))
+        else:
+            token = pc.utf8_slice_codeunits(
+                piece, len(before), -len(after) if after else None
+            )
+        column, exact = _json_scalars_as_text(token)
+        columns.append(column)
+        ok &= exact & np.array(framed.to_numpy(zero_copy_only=False), dtype=bool)
+    python = list(invalid)
+    if not ok.all():
+        odd = pa.array(~ok)
+        rebuilt = pc.binary_join_element_wise(*[f.filter(odd) for f in fields], ",")
+        numbers = (good[~ok] + 1).tolist()
+        python += zip(numbers, rebuilt.to_pylist(), strict=True)
+        columns = [column.filter(pa.array(ok)) for column in columns]
+    if len(python) > max(100, lines // 100):
+        return None  # many lines of another layout: try more templates
+    rows = _Rows()
+    for number, line in sorted(python):
+        _read_json_line(line, number - 1, None, rows)
+    part = _JsonPart(good[ok], keys, columns)
+    return ([part] if len(part.indices) else []), rows, rows.blank
+
+
+def _json_frame(pieces: list[str], position: int) -> tuple[str, str]:
+    """The template text before a value (after its comma) and after it (before the next)."""
+    before = pieces[position] if position == 0 else pieces[position].split(",", 1)[1]
+    after = pieces[position + 1]
+    if position + 2 < len(pieces):
+        after = after.split(",", 1)[0]
+    return before, after
+
+
+def _jsonl_by_lines(data: bytes) -> tuple[list[_JsonPart], _Rows, int]:
+    """Read JSON Lines line by line: up to four templates, json.loads for the rest."""
     lines = _split_lines(data)
     text = lines.text
     count = len(text)
@@ -588,7 +720,16 @@ def _parse_jsonl(data: bytes, table: str, where: str) -> Parsed:
     python_lines = text.take(pa.array(python_indices, pa.int64())).to_pylist()
     for index, line in zip(python_indices.tolist(), python_lines, strict=True):
         _read_json_line(line, index, lines.decode_errors.get(index), rows)
+    return parts, rows, int(empty.sum()) + rows.blank
 
+
+def _assemble_json(
+    parts: list[_JsonPart],
+    rows: _Rows,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+) -> pa.Table:
+    """Template parts and json.loads rows as one table, in line order."""
     # Columns in order of first appearance, as dict.fromkeys over the records.
     first_seen: dict[str, tuple[int, int]] = {}
     for part in parts:
@@ -625,17 +766,14 @@ def _parse_jsonl(data: bytes, table: str, where: str) -> Parsed:
         )
         for name in names
     }
-    return Parsed(
-        _conform(
-            columns,
-            required,
-            optional,
-            assemble(nulls, rows.raw_lines),
-            assemble(nulls, rows.errors),
-            pa.array(np.sort(indices) + 1, pa.int64()),
-            len(indices),
-        ),
-        int(empty.sum()) + rows.blank,
+    return _conform(
+        columns,
+        required,
+        optional,
+        assemble(nulls, rows.raw_lines),
+        assemble(nulls, rows.errors),
+        pa.array(np.sort(indices) + 1, pa.int64()),
+        len(indices),
     )
 
 
@@ -725,13 +863,7 @@ def _read_json_template(
     ok = np.ones(len(parts), dtype=bool)
     columns = []
     for position in range(count):
-        # the template text before the value (after its comma) and after it
-        before = (
-            pieces[position] if position == 0 else pieces[position].split(",", 1)[1]
-        )
-        after = pieces[position + 1]
-        if position + 1 < count:
-            after = after.split(",", 1)[0]
+        before, after = _json_frame(pieces, position)
         piece = values.take(pa.array(np.arange(position, len(values), count)))
         framed = pc.and_(pc.starts_with(piece, before), pc.ends_with(piece, after))
         token = pc.utf8_slice_codeunits(
@@ -754,9 +886,9 @@ def _json_scalars_as_text(tokens: pa.Array) -> tuple[pa.Array, np.ndarray]:
     be read by json.loads).
     """
     is_string = pc.match_substring_regex(tokens, _JSON_STRING)
-    unquoted = pc.utf8_slice_codeunits(tokens, 1, -1)
     if pc.all(is_string).as_py() is not False:
-        return unquoted, np.ones(len(tokens), dtype=bool)
+        return _cut(tokens, 1, 1), np.ones(len(tokens), dtype=bool)
+    unquoted = pc.utf8_slice_codeunits(tokens, 1, -1)
     ok = pc.or_(is_string, pc.match_substring_regex(tokens, _JSON_INTEGER))
     if pc.all(ok).as_py() is False:
         ok = pc.or_(ok, pc.is_in(tokens, pa.array(["true", "false", "null"])))
@@ -782,6 +914,17 @@ def _json_scalars_as_text(tokens: pa.Array) -> tuple[pa.Array, np.ndarray]:
         pc.if_else(pc.equal(tokens, "null"), pa.scalar(None, pa.string()), tokens),
     )
     return text, np.array(ok.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _cut(strings: pa.Array, head: int, tail: int) -> pa.Array:
+    """Strings without their first `head` and last `tail` bytes.
+
+    Only for strings that all start and end with ASCII text of those lengths,
+    so every cut falls between characters and the result is valid UTF-8.
+    """
+    # binary_slice fails on a stop of None (and overflows on huge ones)
+    stop = -tail if tail else 2**31 - 1
+    return pc.binary_slice(strings.view(pa.binary()), head, stop).view(pa.string())
 
 
 def _as_text(value: object) -> str | None:

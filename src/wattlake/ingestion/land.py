@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -273,9 +274,7 @@ def _land_in_workers(
     lake: Lake, deliveries: list[Delivery], now: datetime | None, workers: int
 ) -> Iterator[Manifest | LandingConflict | None]:
     """Outcomes in delivery order; each worker holds one delivery at a time."""
-    # spawn, not fork: a fresh interpreter shares no threads or clients with this one.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_start_method()) as pool:
         yield from pool.map(
             _land_in_worker,
             repeat(lake.root),
@@ -283,6 +282,17 @@ def _land_in_workers(
             deliveries,
             repeat(now),
         )
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    """How worker processes start: fork on Linux, spawn elsewhere.
+
+    Forked workers start at once with pyarrow already imported (as the
+    simulator's do); each builds its own lake client, so none is shared.
+    """
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _usable_cores() -> int:
