@@ -16,11 +16,12 @@ OFFLINE_ENV := WATTLAKE_LAKE=s3://wattlake-ci-lake WATTLAKE_ATHENA_RESULTS=s3://
 CLOUD_TARGETS := athena redshift
 BRANCHES := full incremental
 
-.PHONY: install run test test-python lint compile clean help
+.PHONY: install run test test-python lint compile clean help bench
 
 help:
 	@echo "make run    install into .venv and run the whole pipeline at demo scale"
 	@echo "make test   install into .venv and run every test (pytest, dbt, sqlfluff, compiles)"
+	@echo "make bench  landing throughput per format (SCALE=city: also a city year; ARGS=... more options)"
 	@echo "make lint | compile | clean"
 
 $(STAMP): pyproject.toml
@@ -66,6 +67,11 @@ lint: install compile
 			target/$$target-$$branch/compiled/wattlake/tests \
 			--dialect $$target --templater raw --exclude-rules layout,capitalisation,structure.using; \
 	done; done
+
+# Benchmarks print readings/s (median of several runs) beside a baseline measured
+# in the same run; SCALE=city also lands a whole city year once (wall time, memory).
+bench: install
+	$(BIN)/python -m wattlake.bench --scale $(or $(SCALE),landing) $(ARGS)
 
 clean:
 	rm -rf target logs build warehouse .pytest_cache .ruff_cache

@@ -1,0 +1,541 @@
+"""Benchmarks: how fast Wattlake's stages run on this machine.
+
+    python -m wattlake.bench                 # every landing case (about a minute)
+    python -m wattlake.bench --scale city    # also land a whole city year once
+    make bench [SCALE=city] [ARGS="--runs 7"]
+
+Each case prepares its inputs in a temporary folder (not timed), then runs
+several times and reports the median throughput. A case may carry a baseline,
+measured the same way in the same run on the same inputs, so a number can be
+read against what this machine does anyway. The report is the one place
+Wattlake prints instead of logging.
+
+Add a case: write a function `(workdir, options) -> Trial` and add a `Case`
+to `CASES` (or to `CITY_CASES` for the long runs). A `Trial` resets its
+outputs (not timed) and runs once (timed), returning how many items it did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import logging
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from wattlake.ingestion.deliver import Batch, encode
+from wattlake.ingestion.land import land_pending, land_workers
+from wattlake.storage import Lake
+
+log = logging.getLogger(__name__)
+
+INTERVAL_MINUTES = 15
+# The simulator's share of garbled lines (ingestion/city.toml), so landing
+# meets them here too.
+MALFORMED_SHARE = 0.0002
+
+
+class Trial(Protocol):
+    """One prepared case: reset its outputs (not timed), run it (timed)."""
+
+    def reset(self) -> None:
+        """Remove what the previous run wrote."""
+
+    def run(self) -> int:
+        """Do the work once; return the items done (readings, rows...)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Sizes and repetitions, from the command line."""
+
+    runs: int
+    deliveries: int
+    meters: int
+    workers: int
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class Case:
+    """A benchmark: what it measures and how to prepare it (and its baseline)."""
+
+    name: str
+    unit: str
+    prepare: Callable[[Path, Options], Trial]
+    baseline_name: str | None = None
+    baseline: Callable[[Path, Options], Trial] | None = None
+    runs: int | None = None  # None: --runs
+
+
+@dataclass(frozen=True)
+class Result:
+    """The timed runs of one case."""
+
+    case: Case
+    items: int
+    seconds: list[float]
+    peak_rss_bytes: int
+    baseline_seconds: list[float] = field(default_factory=list)
+    baseline_items: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Median items per second."""
+        return self.items / statistics.median(self.seconds)
+
+    @property
+    def baseline_rate(self) -> float | None:
+        """Median items per second of the baseline, if the case has one."""
+        if not self.baseline_seconds:
+            return None
+        return self.baseline_items / statistics.median(self.baseline_seconds)
+
+
+# ------------------------------------------------------------------- readings
+def readings_batch(
+    batch_id: str,
+    meters: int,
+    first: datetime,
+    hours: int,
+    seed: int,
+    malformed_share: float = MALFORMED_SHARE,
+    prefix: str = "MTR",
+) -> Batch:
+    """A head-end batch: every meter's 15-minute readings over some hours."""
+    rng = np.random.default_rng(seed)
+    steps = hours * 60 // INTERVAL_MINUTES
+    rows = meters * steps
+    starts = np.datetime64(first.replace(tzinfo=None), "s") + (
+        np.arange(steps) * INTERVAL_MINUTES * 60
+    ).astype("timedelta64[s]")
+    ids = np.array([f"{prefix}-{n:06d}" for n in range(1, meters + 1)], object)
+    base = rng.lognormal(-1.5, 1.0, meters)
+    kwh = np.repeat(base, steps) * rng.lognormal(0.0, 0.25, rows)
+    return Batch(
+        batch_id=batch_id,
+        site_index=np.repeat(np.arange(meters), steps),
+        meter_id=np.repeat(ids, steps),
+        start_utc=np.tile(starts, meters),
+        kwh=kwh,
+        unit=np.full(rows, "kWh", object),
+        quality_code=np.where(rng.random(rows) < 0.01, "E", "A").astype(object),
+        malformed=rng.random(rows) < malformed_share,
+        utc_offset_s=np.zeros(rows, np.int64),
+    )
+
+
+def write_delivery(lake: Lake, batch: Batch, fmt: str) -> int:
+    """Encode a batch as the simulator's head-ends do and put it in `landing/`."""
+    lake.write_bytes(
+        lake.landing("metering", batch.batch_id, fmt),
+        encode(batch, fmt, INTERVAL_MINUTES),
+    )
+    return batch.rows
+
+
+# -------------------------------------------------------------------- landing
+@dataclass
+class _Landing:
+    """Land every delivery of a lake with `land_pending`."""
+
+    lake: Lake
+    workers: int
+
+    def reset(self) -> None:
+        for zone in ("raw", "_manifests"):
+            shutil.rmtree(Path(self.lake.root, zone), ignore_errors=True)
+
+    def run(self) -> int:
+        report = land_pending(self.lake, workers=self.workers)
+        if report.problems:
+            raise RuntimeError(f"landing failed: {report.problems[:3]}")
+        return report.rows
+
+
+def _landing_lake(
+    workdir: Path, options: Options, fmt: str, hours: int, malformed_share: float
+) -> Lake:
+    """`--deliveries` days of `--meters` meters, in batches of `hours` hours."""
+    lake = Lake(str(workdir / "lake"))
+    day = datetime(2025, 3, 3, tzinfo=UTC)
+    for number in range(options.deliveries * 24 // hours):
+        first = day + timedelta(hours=number * hours)
+        batch_id = f"readings_bench_{number:05d}"
+        batch = readings_batch(
+            batch_id, options.meters, first, hours, number, malformed_share
+        )
+        write_delivery(lake, batch, fmt)
+    return lake
+
+
+def landing_case(fmt: str, hours: int = 24) -> Callable[[Path, Options], Trial]:
+    """Land `--deliveries` days of `--meters` meters, in batches of `hours` hours."""
+
+    def prepare(workdir: Path, options: Options) -> Trial:
+        lake = _landing_lake(workdir, options, fmt, hours, MALFORMED_SHARE)
+        return _Landing(lake, options.workers)
+
+    return prepare
+
+
+def _copy_with_pyarrow(source: str, target: str) -> int:
+    """Read a delivery with pyarrow's own reader and write it as zstd Parquet."""
+    payload = Path(source).read_bytes()
+    if source.endswith(".csv.gz"):
+        table = pa_csv.read_csv(
+            io.BytesIO(gzip.decompress(payload)),
+            read_options=pa_csv.ReadOptions(use_threads=False),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=lambda row: "skip"),
+        )
+    elif source.endswith(".jsonl.gz"):
+        table = pa_json.read_json(
+            io.BytesIO(gzip.decompress(payload)),
+            read_options=pa_json.ReadOptions(use_threads=False),
+        )
+    else:
+        table = pq.read_table(io.BytesIO(payload), use_threads=False)
+    pq.write_table(table, target, compression="zstd")
+    return table.num_rows
+
+
+@dataclass
+class _PyarrowCopy:
+    """Baseline: each delivery through pyarrow's reader into Parquet, no lineage.
+
+    Nothing is kept as text, no line is accounted for, and a garbled JSON
+    line would stop pyarrow's JSON reader, so the baseline's deliveries have
+    no garbled lines (the landing case's have the simulator's share).
+    """
+
+    sources: list[str]
+    target: Path
+    workers: int
+
+    def reset(self) -> None:
+        shutil.rmtree(self.target, ignore_errors=True)
+        self.target.mkdir(parents=True)
+
+    def run(self) -> int:
+        targets = [str(self.target / f"{n}.parquet") for n in range(len(self.sources))]
+        if min(self.workers, len(self.sources)) <= 1:  # as land_pending decides
+            return sum(map(_copy_with_pyarrow, self.sources, targets))
+        with ProcessPoolExecutor(self.workers, mp_context=_context()) as pool:
+            return sum(pool.map(_copy_with_pyarrow, self.sources, targets))
+
+
+def pyarrow_copy_case(fmt: str, hours: int = 24) -> Callable[[Path, Options], Trial]:
+    """The same deliveries as `landing_case`, copied by pyarrow alone."""
+
+    def prepare(workdir: Path, options: Options) -> Trial:
+        lake = _landing_lake(workdir, options, fmt, hours, malformed_share=0.0)
+        sources = [delivery.uri for delivery in lake.deliveries()]
+        return _PyarrowCopy(sources, workdir / "copies", options.workers)
+
+    return prepare
+
+
+CASES = [
+    Case(
+        f"land {fmt}{label}",
+        "readings",
+        landing_case(fmt, hours),
+        "pyarrow copy",
+        pyarrow_copy_case(fmt, hours),
+    )
+    for fmt, hours, label in (
+        ("csv.gz", 24, ""),
+        ("jsonl.gz", 24, ""),
+        ("parquet", 24, ""),
+        ("jsonl.gz", 1, " hourly"),
+    )
+]
+
+
+# ----------------------------------------------------------------- city year
+CITY_METERS = 10_000
+CITY_DAYS = 365
+# (area, format, hours per batch): Parquet dominates, CSV and JSON Lines too.
+CITY_AREAS = (
+    ("north", "parquet", 24),
+    ("south", "parquet", 24),
+    ("industrial", "parquet", 24),
+    ("suburbs", "csv.gz", 24),
+    ("downtown", "jsonl.gz", 1),
+)
+
+
+def _city_day(root: str, day: date, seed: int) -> int:
+    """Write one day of every city area's deliveries; return the readings."""
+    lake = Lake(root)
+    meters = CITY_METERS // len(CITY_AREAS)
+    readings = 0
+    for number, (area, fmt, hours) in enumerate(CITY_AREAS):
+        for hour in range(0, 24, hours):
+            first = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+            batch_id = f"readings_{area}_{day:%Y%m%d}" + (
+                f"T{hour:02d}" if hours < 24 else ""
+            )
+            batch = readings_batch(
+                batch_id,
+                meters,
+                first,
+                hours,
+                seed + number + day.toordinal(),
+                prefix=area[:3].upper(),
+            )
+            readings += write_delivery(lake, batch, fmt)
+    return readings
+
+
+def city_landing(workdir: Path, options: Options) -> Trial:
+    """A city year (10,000 meters, 365 days, 15 minutes) in `landing/`, landed once.
+
+    The deliveries are kept in `workdir/city` (with --workdir) so a second
+    run does not write them again.
+    """
+    root = workdir / "city"
+    done = root / "_bench_ready"
+    lake = Lake(str(root))
+    if not done.exists():
+        days = [date(2025, 1, 1) + timedelta(days=n) for n in range(CITY_DAYS)]
+        started = time.perf_counter()
+        with ProcessPoolExecutor(options.workers, mp_context=_context()) as pool:
+            readings = 0
+            for number, count in enumerate(
+                pool.map(
+                    _city_day, [lake.root] * len(days), days, [options.seed] * len(days)
+                ),
+                start=1,
+            ):
+                readings += count
+                if number % 30 == 0:
+                    log.info(
+                        "bench: city deliveries for %d of %d days", number, len(days)
+                    )
+        log.info(
+            "bench: %s city readings written in %.0f s",
+            f"{readings:,}",
+            time.perf_counter() - started,
+        )
+        done.write_text(f"{readings}\n")
+    return _Landing(lake, options.workers)
+
+
+CITY_CASES = [Case("land city year", "readings", city_landing, runs=1)]
+
+
+# ------------------------------------------------------------------ measuring
+class _PeakMemory:
+    """Sample the resident memory of this process and its children."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self._stop.wait(self.every)
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        rss[int(entry.name)] = int(fields[21]) * page
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += rss.get(pid, 0)
+        pending.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def _timed(trial: Trial, runs: int) -> Iterator[tuple[float, int]]:
+    for _ in range(runs):
+        trial.reset()
+        started = time.perf_counter()
+        items = trial.run()
+        yield time.perf_counter() - started, items
+
+
+def measure(case: Case, options: Options, workdir: Path) -> Result:
+    """Prepare a case (and its baseline) and time their runs."""
+    runs = case.runs or options.runs
+    log.info("bench: preparing %s", case.name)
+    trial = case.prepare(workdir / "case", options)
+    with _PeakMemory() as memory:
+        timed = list(_timed(trial, runs))
+    baseline: list[tuple[float, int]] = []
+    if case.baseline is not None:
+        shutil.rmtree(workdir / "case", ignore_errors=True)
+        baseline = list(_timed(case.baseline(workdir / "baseline", options), runs))
+        shutil.rmtree(workdir / "baseline", ignore_errors=True)
+    return Result(
+        case=case,
+        items=timed[0][1],
+        seconds=[seconds for seconds, _ in timed],
+        peak_rss_bytes=memory.peak,
+        baseline_seconds=[seconds for seconds, _ in baseline],
+        baseline_items=baseline[0][1] if baseline else 0,
+    )
+
+
+def report(results: list[Result], options: Options) -> str:
+    """The results as a table."""
+    lines = [
+        f"Wattlake benchmark, {platform.node()}: {_usable_cores()} cores, "
+        f"{options.workers} landing workers, Python {platform.python_version()}, "
+        f"pyarrow {pa.__version__}; median of the runs",
+        "",
+        f"{'case':22} {'items':>14} {'median/s':>10} {'runs (s)':28} "
+        f"{'peak RSS':>9} {'baseline':>14} {'median/s':>10} {'ratio':>6}",
+    ]
+    for result in results:
+        runs = " ".join(f"{seconds:.2f}" for seconds in result.seconds)
+        base, base_rate, ratio = "-", "-", "-"
+        if result.baseline_rate is not None:
+            base = result.case.baseline_name or "baseline"
+            base_rate = _millions(result.baseline_rate)
+            ratio = f"{result.rate / result.baseline_rate:.2f}"
+        lines.append(
+            f"{result.case.name:22} {result.items:>14,} {_millions(result.rate):>10} "
+            f"{runs:28} {result.peak_rss_bytes / 2**30:>7.2f}GB {base:>14} "
+            f"{base_rate:>10} {ratio:>6}"
+        )
+    lines += [
+        "",
+        f"items: {results[0].case.unit if results else 'readings'} per run; "
+        "peak RSS: this process and its workers together, sampled every 50 ms.",
+    ]
+    return "\n".join(lines)
+
+
+def _millions(rate: float) -> str:
+    return f"{rate / 1e6:.2f} M"
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Start worker processes as landing does (fork on Linux), for a fair baseline."""
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print the report."""
+    parser = argparse.ArgumentParser(
+        prog="python -m wattlake.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--scale",
+        choices=("landing", "city"),
+        default="landing",
+        help="landing: the per-format cases; city: also land a city year",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, help="timed runs per case (median)"
+    )
+    parser.add_argument(
+        "--deliveries", type=int, default=8, help="deliveries per landing case"
+    )
+    parser.add_argument(
+        "--meters",
+        type=int,
+        default=2500,
+        help="meters per delivery (2,500 x 96 a day: a city area's daily batch)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="landing workers (default: WATTLAKE_LAND_WORKERS or the cores)",
+    )
+    parser.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        help="run only the cases whose name contains this (repeatable)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep inputs here (the city deliveries are reused); default: a temporary folder",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("wattlake.ingestion").setLevel(logging.WARNING)  # progress
+    options = Options(
+        runs=args.runs,
+        deliveries=args.deliveries,
+        meters=args.meters,
+        workers=args.workers or land_workers(),
+    )
+    cases = CASES + (CITY_CASES if args.scale == "city" else [])
+    if args.case:
+        cases = [case for case in cases if any(part in case.name for part in args.case)]
+    with tempfile.TemporaryDirectory(prefix="wattlake-bench-") as scratch:
+        workdir = args.workdir or Path(scratch)
+        results = []
+        for case in cases:
+            results.append(measure(case, options, workdir))
+            if args.workdir is None or case not in CITY_CASES:
+                shutil.rmtree(workdir / "case", ignore_errors=True)
+    print(report(results, options))  # the report is the bench's output
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
