@@ -96,11 +96,13 @@ _JSON_SPACE = r"[ \t\r]*"
 _JSON_STRING = r'\A"[^"\\\x00-\x1f]*"\z'
 # Numbers that json.dumps(json.loads(token)) writes back as the same token:
 # integers without a sign on zero, and decimals in positional notation that
-# are the shortest round-trip form of their float, between 1e-4 and 1e15,
+# are the shortest round-trip form of their float, from 1e-4 to below 1e15,
 # where Python's float repr is positional (see _json_scalars_as_text).
-_JSON_INTEGER = r"\A(?:0|-?[1-9][0-9]*)\z"
-_JSON_DECIMAL = r"\A-?(?:0|[1-9][0-9]{0,14})\.(?:0|[0-9]*[1-9])\z"
-_JSON_TINY = r"\A-?0\.0000"
+_JSON_NUMBER = (
+    r"\A(?:0|-?[1-9][0-9]*"
+    r"|-?0\.(?:0|0{0,3}[1-9](?:[0-9]*[1-9])?)"
+    r"|-?[1-9][0-9]{0,14}\.(?:0|[0-9]*[1-9]))\z"
+)
 # Template lines tried per JSON Lines delivery before the rest goes to json.loads.
 _JSON_MAX_TEMPLATES = 4
 # A text value that json.dumps writes as itself between quotes.
@@ -179,14 +181,53 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _chunked(pieces: list[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
-    """Text arrays end to end, as one chunked array."""
+def _chunked(
+    pieces: list[pa.Array | pa.ChunkedArray], kind: pa.DataType | None = None
+) -> pa.ChunkedArray:
+    """Arrays end to end (text unless `kind` says otherwise), as one chunked array."""
     chunks = [
         chunk
         for piece in pieces
         for chunk in (piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])
     ]
-    return pa.chunked_array(chunks, pa.string())
+    return pa.chunked_array(chunks, kind or pa.string())
+
+
+@dataclass(frozen=True)
+class _Order:
+    """Rows of arrays put end to end, reordered: runs of consecutive rows.
+
+    Rows read by Arrow and the few read in Python interleave in long runs,
+    so slicing the runs costs far less than copying every row with `take`.
+    """
+
+    order: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, order: np.ndarray) -> _Order:
+        """The permutation `order` (positions in the arrays put end to end)."""
+        breaks = np.flatnonzero(np.diff(order) != 1) + 1
+        first = np.concatenate([[0], breaks]).astype(np.int64)
+        ends = np.concatenate([breaks, [len(order)]]).astype(np.int64)
+        return cls(order, order[first] if len(order) else first, ends - first)
+
+    def apply(
+        self, pieces: list[pa.Array | pa.ChunkedArray], kind: pa.DataType | None = None
+    ) -> pa.ChunkedArray:
+        """The arrays end to end, in this order."""
+        joined = _chunked(pieces, kind)
+        if len(self.starts) > 1024:
+            return pc.take(joined, pa.array(self.order))
+        chunks = [
+            chunk
+            for start, length in zip(
+                self.starts.tolist(), self.lengths.tolist(), strict=True
+            )
+            for chunk in joined.slice(start, length).chunks
+        ]
+        return pa.chunked_array(chunks, joined.type)
 
 
 def _split_lines(data: bytes) -> _Lines:
@@ -371,11 +412,13 @@ def _csv_plain_body(body: bytes, fields: int, quoted: bool) -> _SplitRows | None
     # Arrow counts body lines from 1; the header is line 1 of the delivery.
     bad = np.array([number + 1 for number, _, _ in invalid], dtype=np.int64)
     good = numbers[~np.isin(numbers, bad)]
-    order = pa.array(np.argsort(np.concatenate([good, bad]), kind="stable"))
+    order = _Order.of(np.argsort(np.concatenate([good, bad]), kind="stable"))
     nulls = pa.nulls(read.num_rows, pa.string())
 
-    def merged(valid: pa.ChunkedArray | pa.Array, kept: list[str | None]) -> pa.Array:
-        return pc.take(_chunked([valid, pa.array(kept, pa.string())]), order)
+    def merged(
+        valid: pa.ChunkedArray | pa.Array, kept: list[str | None]
+    ) -> pa.ChunkedArray:
+        return order.apply([valid, pa.array(kept, pa.string())])
 
     return _SplitRows(
         [merged(column, [None] * len(invalid)) for column in read.columns],
@@ -511,10 +554,10 @@ def _parse_csv_exact(
     line_numbers = pa.concat_arrays(
         [split.source_line, pa.array(rows.numbers, pa.int64())]
     )
-    order = pc.sort_indices(line_numbers)
+    order = _Order.of(np.argsort(line_numbers.to_numpy(), kind="stable"))
 
     def merged(split_rows: pa.ChunkedArray, python_rows: pa.Array) -> pa.ChunkedArray:
-        return pc.take(_chunked([split_rows, python_rows]), order)
+        return order.apply([split_rows, python_rows])
 
     columns = {
         name: merged(column, rows.column(name))
@@ -527,7 +570,7 @@ def _parse_csv_exact(
             optional,
             merged(split.raw_line, pa.array(rows.raw_lines, pa.string())),
             merged(split.parse_error, pa.array(rows.errors, pa.string())),
-            pc.take(line_numbers, order),
+            order.apply([line_numbers], pa.int64()),
             len(line_numbers),
         ),
         split.blank + rows.blank,
@@ -746,14 +789,13 @@ def _assemble_json(
         [part.indices for part in parts] + [np.array(rows.numbers, np.int64) - 1]
     )
     sources = len(parts) + (1 if rows.numbers else 0)
-    order = pa.array(np.argsort(indices, kind="stable")) if sources > 1 else None
+    order = _Order.of(np.argsort(indices, kind="stable")) if sources > 1 else None
 
     def assemble(
         template_rows: list[pa.Array], python_rows: list[str | None]
     ) -> pa.ChunkedArray:
         pieces = [*template_rows, pa.array(python_rows, pa.string())]
-        joined = _chunked(pieces)
-        return joined if order is None else pc.take(joined, order)
+        return _chunked(pieces) if order is None else order.apply(pieces)
 
     nulls = [pa.nulls(len(part.indices), pa.string()) for part in parts]
     columns = {
@@ -888,31 +930,27 @@ def _json_scalars_as_text(tokens: pa.Array) -> tuple[pa.Array, np.ndarray]:
     is_string = pc.match_substring_regex(tokens, _JSON_STRING)
     if pc.all(is_string).as_py() is not False:
         return _cut(tokens, 1, 1), np.ones(len(tokens), dtype=bool)
-    unquoted = pc.utf8_slice_codeunits(tokens, 1, -1)
-    ok = pc.or_(is_string, pc.match_substring_regex(tokens, _JSON_INTEGER))
-    if pc.all(ok).as_py() is False:
-        ok = pc.or_(ok, pc.is_in(tokens, pa.array(["true", "false", "null"])))
-    if pc.all(ok).as_py() is False:
-        decimal = pc.and_(
-            pc.match_substring_regex(tokens, _JSON_DECIMAL),
-            pc.invert(pc.match_substring_regex(tokens, _JSON_TINY)),
-        )
-        # Up to 15 significant digits, the token is its float's shortest form;
-        # longer ones are checked against Arrow's shortest form.
-        digits = pc.subtract(
-            pc.utf8_length(tokens), pc.cast(pc.starts_with(tokens, "-"), pa.int32())
-        )
-        check = pc.and_(decimal, pc.greater(digits, 16))
-        if pc.any(check).as_py():
-            checked = tokens.filter(check)
-            again = pc.cast(pc.cast(checked, pa.float64()), pa.string())
-            decimal = pc.replace_with_mask(decimal, check, pc.equal(again, checked))
-        ok = pc.or_(ok, decimal)
-    text = pc.if_else(
-        is_string,
-        unquoted,
-        pc.if_else(pc.equal(tokens, "null"), pa.scalar(None, pa.string()), tokens),
+    is_null = pc.equal(tokens, "null")
+    ok = pc.or_(
+        pc.match_substring_regex(tokens, _JSON_NUMBER),
+        pc.is_in(tokens, pa.array(["true", "false", "null"])),
     )
+    # Up to 15 significant digits (16 characters with the point), a decimal
+    # is its float's shortest form; longer ones are checked against Arrow's.
+    long = pc.and_(
+        pc.greater(pc.binary_length(tokens), 16), pc.match_substring(tokens, ".")
+    )
+    if pc.any(long).as_py():
+        check = pc.and_(ok, long)
+        checked = tokens.filter(check)
+        again = pc.cast(pc.cast(checked, pa.float64()), pa.string())
+        ok = pc.replace_with_mask(ok, check, pc.equal(again, checked))
+    text = tokens
+    if pc.any(is_string).as_py():
+        text = pc.if_else(is_string, pc.utf8_slice_codeunits(tokens, 1, -1), text)
+        ok = pc.or_(ok, is_string)
+    if pc.any(is_null).as_py():
+        text = pc.if_else(is_null, pa.scalar(None, pa.string()), text)
     return text, np.array(ok.to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -230,3 +230,28 @@ def test_parquet_agrees_with_the_line_by_line_reader() -> None:
     buffer = io.BytesIO()
     pq.write_table(delivered, buffer)
     assert_agree(buffer.getvalue(), "parquet")
+
+
+def test_numbers_read_without_json_loads_are_written_as_json_dumps_would() -> None:
+    rng = random.Random(11)
+    tokens = []
+    for _ in range(20_000):
+        roll = rng.random()
+        if roll < 0.3:
+            tokens.append(repr(round(rng.uniform(-1e6, 1e6), rng.randint(0, 8))))
+        elif roll < 0.5:
+            tokens.append(repr(rng.uniform(0, 1e-3)))
+        elif roll < 0.7:
+            tokens.append(f"{rng.uniform(-1000, 1000):.{rng.randint(0, 20)}f}")
+        elif roll < 0.85:
+            tokens.append(str(rng.randint(-(10**20), 10**20)))
+        else:
+            tokens.append(repr(rng.random() * 10 ** rng.randint(-8, 20)))
+    text, exact = formats._json_scalars_as_text(pa.array(tokens))
+    kept = [
+        (token, value)
+        for token, value, ok in zip(tokens, text.to_pylist(), exact, strict=True)
+        if ok
+    ]
+    assert len(kept) > len(tokens) // 2  # most need no json.loads
+    assert all(value == json.dumps(json.loads(token)) for token, value in kept)
