@@ -1,8 +1,8 @@
 """Benchmarks: how fast Wattlake's stages run on this machine.
 
-    python -m wattlake.bench                 # every landing case (about a minute)
-    python -m wattlake.bench --scale city    # also land a whole city year once
-    make bench [SCALE=city] [ARGS="--runs 7"]
+    python -m wattlake.bench                 # the landing cases (about 1 minute)
+    python -m wattlake.bench --scale city    # and a whole city year (5 more)
+    make bench [SCALE=city] [ARGS="--runs 7 --long-runs 3"]
 
 Each case prepares its inputs in a temporary folder (not timed), then runs
 several times and reports the median throughput. A case may carry a baseline,
@@ -11,8 +11,9 @@ read against what this machine does anyway. The report is the one place
 Wattlake prints instead of logging.
 
 Add a case: write a function `(workdir, options) -> Trial` and add a `Case`
-to `CASES` (or to `CITY_CASES` for the long runs). A `Trial` resets its
-outputs (not timed) and runs once (timed), returning how many items it did.
+to `CASES` (or to `CITY_CASES`: run with --scale city, --long-runs times). A
+`Trial` resets its outputs (not timed) and runs once (timed), returning how
+many items it did.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Options:
     """Sizes and repetitions, from the command line."""
 
     runs: int
+    long_runs: int
     deliveries: int
     meters: int
     workers: int
@@ -86,7 +88,7 @@ class Case:
     prepare: Callable[[Path, Options], Trial]
     baseline_name: str | None = None
     baseline: Callable[[Path, Options], Trial] | None = None
-    runs: int | None = None  # None: --runs
+    long: bool = False  # runs --long-runs times instead of --runs
 
 
 @dataclass(frozen=True)
@@ -343,7 +345,7 @@ def city_landing(workdir: Path, options: Options) -> Trial:
     return _Landing(lake, options.workers)
 
 
-CITY_CASES = [Case("land city year", "readings", city_landing, runs=1)]
+CITY_CASES = [Case("land city year", "readings", city_landing, long=True)]
 
 
 # ------------------------------------------------------------------ measuring
@@ -405,7 +407,7 @@ def _timed(trial: Trial, runs: int) -> Iterator[tuple[float, int]]:
 
 def measure(case: Case, options: Options, workdir: Path) -> Result:
     """Prepare a case (and its baseline) and time their runs."""
-    runs = case.runs or options.runs
+    runs = options.long_runs if case.long else options.runs
     log.info("bench: preparing %s", case.name)
     trial = case.prepare(workdir / "case", options)
     with _PeakMemory() as memory:
@@ -485,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=5, help="timed runs per case (median)"
     )
     parser.add_argument(
+        "--long-runs", type=int, default=1, help="timed runs of the city year"
+    )
+    parser.add_argument(
         "--deliveries", type=int, default=8, help="deliveries per landing case"
     )
     parser.add_argument(
@@ -518,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("wattlake.ingestion").setLevel(logging.WARNING)  # progress
     options = Options(
         runs=args.runs,
+        long_runs=args.long_runs,
         deliveries=args.deliveries,
         meters=args.meters,
         workers=args.workers or land_workers(),
