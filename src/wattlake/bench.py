@@ -405,18 +405,24 @@ def _timed(trial: Trial, runs: int) -> Iterator[tuple[float, int]]:
         yield time.perf_counter() - started, items
 
 
+def case_folder(workdir: Path, case: Case, role: str = "case") -> Path:
+    """Where a case keeps its inputs and outputs (one folder per case)."""
+    return workdir / f"{role}-{case.name.replace(' ', '-').replace('.', '-')}"
+
+
 def measure(case: Case, options: Options, workdir: Path) -> Result:
     """Prepare a case (and its baseline) and time their runs."""
     runs = options.long_runs if case.long else options.runs
     log.info("bench: preparing %s", case.name)
-    trial = case.prepare(workdir / "case", options)
+    trial = case.prepare(case_folder(workdir, case), options)
     with _PeakMemory() as memory:
         timed = list(_timed(trial, runs))
     baseline: list[tuple[float, int]] = []
     if case.baseline is not None:
-        shutil.rmtree(workdir / "case", ignore_errors=True)
-        baseline = list(_timed(case.baseline(workdir / "baseline", options), runs))
-        shutil.rmtree(workdir / "baseline", ignore_errors=True)
+        shutil.rmtree(case_folder(workdir, case), ignore_errors=True)
+        baseline_folder = case_folder(workdir, case, "baseline")
+        baseline = list(_timed(case.baseline(baseline_folder, options), runs))
+        shutil.rmtree(baseline_folder, ignore_errors=True)
     return Result(
         case=case,
         items=timed[0][1],
@@ -537,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases:
             results.append(measure(case, options, workdir))
             if args.workdir is None or case not in CITY_CASES:
-                shutil.rmtree(workdir / "case", ignore_errors=True)
+                shutil.rmtree(case_folder(workdir, case), ignore_errors=True)
     print(report(results, options))  # the report is the bench's output
     sys.stdout.flush()
     return 0
