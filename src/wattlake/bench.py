@@ -275,73 +275,137 @@ CASES = [
 ]
 
 
+# ------------------------------------------------------------------ simulator
+# sites: four areas of --meters meters (10,000 by default)
+SIMULATOR_DAYS = 3
+
+
+def _city():  # noqa: ANN202 - the project's City
+    from wattlake.config import find_project_dir
+    from wattlake.ingestion.simulate import default_city
+
+    return default_city(find_project_dir())
+
+
+@dataclass
+class _Generation:
+    """The load model and the anomalies for every meter, in memory, one process."""
+
+    sites: object
+    weather: object
+    plan: object
+    holidays: set[date]
+    first: date
+    seed: int
+
+    def reset(self) -> None:
+        pass
+
+    def run(self) -> int:
+        from wattlake.ingestion.anomalies import apply_anomalies
+        from wattlake.ingestion.load import day_clock, simulate_day
+
+        members = np.arange(self.sites.count)
+        readings = 0
+        for offset in range(SIMULATOR_DAYS):
+            day = self.first + timedelta(days=offset)
+            clock = day_clock(day, "Europe/London", INTERVAL_MINUTES)
+            rng = np.random.default_rng([self.seed, offset])
+            energy = simulate_day(
+                self.sites, members, clock, self.weather, self.holidays, rng
+            )
+            apply_anomalies(self.plan, energy, members, clock)
+            readings += energy.size
+        return readings
+
+
+def generation_case(workdir: Path, options: Options) -> Trial:
+    """4 x --meters meters' readings for 3 days, generated in memory (no files)."""
+    import holidays as public_holidays
+
+    from wattlake.ingestion.anomalies import plan_anomalies
+    from wattlake.ingestion.sites import build_sites
+    from wattlake.ingestion.weather import simulate_weather
+
+    city = _city()
+    first = date(2025, 7, 1)
+    last = first + timedelta(days=SIMULATOR_DAYS - 1)
+    sites = build_sites(city, 4 * options.meters, first, SIMULATOR_DAYS, options.seed)
+    weather = simulate_weather(
+        city.climate, [a.heat_island_c for a in city.areas], first, last, options.seed
+    )
+    plan = plan_anomalies(
+        city, sites, first, SIMULATOR_DAYS, INTERVAL_MINUTES, options.seed
+    )
+    days = set(
+        public_holidays.country_holidays(
+            city.country, subdiv=city.subdivision, years=[2025]
+        )
+    )
+    return _Generation(sites, weather, plan, days, first, options.seed)
+
+
+@dataclass
+class _Simulation:
+    """`simulate` as `wattlake simulate` runs it: deliveries and truth on disk."""
+
+    root: Path
+    scale: object
+    city: object
+    seed: int
+    workers: int
+
+    def reset(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def run(self) -> int:
+        from wattlake.ingestion.simulate import simulate
+
+        report = simulate(
+            Lake(str(self.root)), self.scale, self.seed, self.city, self.workers
+        )
+        return report.readings
+
+
+def simulation_case(workdir: Path, options: Options) -> Trial:
+    """The whole simulate stage, 4 x --meters sites over 3 days, in the city's formats."""
+    from wattlake.config import Scale
+
+    scale = Scale(
+        "bench", 4 * options.meters, date(2025, 7, 1), SIMULATOR_DAYS, INTERVAL_MINUTES
+    )
+    return _Simulation(workdir / "lake", scale, _city(), options.seed, options.workers)
+
+
+CASES += [
+    Case("simulate generate, 1 proc", "readings", generation_case),
+    Case("simulate + deliver", "readings", simulation_case),
+]
+
+
 # ----------------------------------------------------------------- city year
-CITY_METERS = 10_000
-CITY_DAYS = 365
-# (area, format, hours per batch): Parquet dominates, CSV and JSON Lines too.
-CITY_AREAS = (
-    ("north", "parquet", 24),
-    ("south", "parquet", 24),
-    ("industrial", "parquet", 24),
-    ("suburbs", "csv.gz", 24),
-    ("downtown", "jsonl.gz", 1),
-)
-
-
-def _city_day(root: str, day: date, seed: int) -> int:
-    """Write one day of every city area's deliveries; return the readings."""
-    lake = Lake(root)
-    meters = CITY_METERS // len(CITY_AREAS)
-    readings = 0
-    for number, (area, fmt, hours) in enumerate(CITY_AREAS):
-        for hour in range(0, 24, hours):
-            first = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
-            batch_id = f"readings_{area}_{day:%Y%m%d}" + (
-                f"T{hour:02d}" if hours < 24 else ""
-            )
-            batch = readings_batch(
-                batch_id,
-                meters,
-                first,
-                hours,
-                seed + number + day.toordinal(),
-                prefix=area[:3].upper(),
-            )
-            readings += write_delivery(lake, batch, fmt)
-    return readings
-
-
 def city_landing(workdir: Path, options: Options) -> Trial:
-    """A city year (10,000 meters, 365 days, 15 minutes) in `landing/`, landed once.
+    """The `city` preset (10,000 meters, 365 days) simulated once, then landed.
 
     The deliveries are kept in `workdir/city` (with --workdir) so a second
-    run does not write them again.
+    run does not simulate them again.
     """
+    from wattlake.config import find_project_dir, load_scales
+    from wattlake.ingestion.simulate import simulate
+
     root = workdir / "city"
     done = root / "_bench_ready"
     lake = Lake(str(root))
     if not done.exists():
-        days = [date(2025, 1, 1) + timedelta(days=n) for n in range(CITY_DAYS)]
+        scale = load_scales(find_project_dir())["city"]
         started = time.perf_counter()
-        with ProcessPoolExecutor(options.workers, mp_context=_context()) as pool:
-            readings = 0
-            for number, count in enumerate(
-                pool.map(
-                    _city_day, [lake.root] * len(days), days, [options.seed] * len(days)
-                ),
-                start=1,
-            ):
-                readings += count
-                if number % 30 == 0:
-                    log.info(
-                        "bench: city deliveries for %d of %d days", number, len(days)
-                    )
+        report = simulate(lake, scale, options.seed, _city(), options.workers)
         log.info(
-            "bench: %s city readings written in %.0f s",
-            f"{readings:,}",
+            "bench: %s city readings simulated in %.0f s",
+            f"{report.readings:,}",
             time.perf_counter() - started,
         )
-        done.write_text(f"{readings}\n")
+        done.write_text(f"{report.readings}\n")
     return _Landing(lake, options.workers)
 
 

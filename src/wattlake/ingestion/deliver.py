@@ -84,7 +84,9 @@ class FaultLog:
     def __len__(self) -> int:
         return sum(len(chunk[0]) for chunk in self._chunks)
 
-    def add(self, kind: str, batch: Batch, index: np.ndarray | None, detail: str) -> None:
+    def add(
+        self, kind: str, batch: Batch, index: np.ndarray | None, detail: str
+    ) -> None:
         """Record a fault on some rows of a batch (or, with no index, on the whole batch)."""
         if index is None:
             meters = np.array([None], dtype=object)
@@ -113,12 +115,18 @@ class FaultLog:
             columns = [np.array([], dtype=object)] * 3 + [np.array([], "datetime64[s]")]
             columns.append(np.array([], dtype=object))
         else:
-            columns = [np.concatenate(parts) for parts in zip(*self._chunks, strict=True)]
+            columns = [
+                np.concatenate(parts) for parts in zip(*self._chunks, strict=True)
+            ]
         return pa.table(
             {
                 name: pa.array(
-                    column.astype("datetime64[us]") if name == "reading_start_utc" else column,
-                    pa.timestamp("us", tz="UTC") if name == "reading_start_utc" else pa.string(),
+                    column.astype("datetime64[us]")
+                    if name == "reading_start_utc"
+                    else column,
+                    pa.timestamp("us", tz="UTC")
+                    if name == "reading_start_utc"
+                    else pa.string(),
                 )
                 for name, column in zip(names, columns, strict=True)
             }

@@ -140,7 +140,12 @@ def land_delivery(
         time_span_start=span_start,
         time_span_end=span_end,
     )
-    write_manifest(lake, manifest)
+    try:
+        write_manifest(lake, manifest)
+    except BaseException:
+        # no manifest, no batch: leave nothing half-landed for readers of raw/
+        lake.delete(raw_uri)
+        raise
     return manifest
 
 

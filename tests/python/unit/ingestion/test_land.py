@@ -224,3 +224,20 @@ def test_the_worker_count_comes_from_the_environment(
 def test_a_bad_worker_count_is_refused_by_name(value: str) -> None:
     with pytest.raises(ConfigError, match="WATTLAKE_LAND_WORKERS"):
         land_workers({"WATTLAKE_LAND_WORKERS": value})
+
+
+def test_a_failed_landing_leaves_nothing_in_raw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = Lake(str(tmp_path))
+    uri = deliver(lake, "b1", CSV)
+
+    def broken(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("wattlake.ingestion.land.write_manifest", broken)
+    with pytest.raises(OSError, match="disk full"):
+        land_delivery(lake, lake.parse_delivery(uri), WHEN)
+    assert lake.list(f"{lake.root}/raw") == []
+    assert not lake.exists(lake.manifest("b1"))
+    assert lake.exists(uri)  # the delivery itself is kept for the next try
