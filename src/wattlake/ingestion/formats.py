@@ -1013,13 +1013,20 @@ def _parse_parquet(payload: bytes, table: str, where: str) -> Parsed:
     for name in delivered.column_names:
         column = delivered[name]
         if pa.types.is_timestamp(column.type):
+            if column.type.tz is not None:  # strftime writes the zone's wall clock
+                column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))
             # Readings share few instants: format each distinct one once.
             encoded = pc.dictionary_encode(column.combine_chunks())
             text = pc.strftime(encoded.dictionary, "%Y-%m-%dT%H:%M:%S")
             if delivered.schema.field(name).type.tz is not None:
                 text = pc.binary_join_element_wise(text, "Z", "")
             column = pc.take(text, encoded.indices)
-        text = pc.cast(column, pa.string())
+        try:
+            text = pc.cast(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DeliveryError(
+                f"{where}: column {name!r} of type {column.type} cannot be read as text"
+            ) from exc
         columns[name] = (
             text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
         )

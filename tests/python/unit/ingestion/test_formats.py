@@ -216,3 +216,39 @@ def test_gzip_with_two_members_is_read_whole() -> None:
     )
     table = rows(parse_delivery(payload, "csv.gz", "readings", "b").table)
     assert [r["meter_id"] for r in table] == ["m1", "m2"]
+
+
+def test_parquet_timestamps_in_another_zone_become_utc() -> None:
+    delivered = pa.table(
+        {
+            "meter_id": ["m1"],
+            "reading_start": pa.array([0], pa.timestamp("s", tz="Europe/Paris")),
+            "interval_minutes": [15],
+            "value": [0.25],
+            "unit": ["kWh"],
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(delivered, buffer)
+    (row,) = rows(parse_delivery(buffer.getvalue(), "parquet", "readings", "b").table)
+    assert row["reading_start"].startswith("1970-01-01T00:00:00")
+    assert row["reading_start"].endswith("Z")
+
+
+def test_a_parquet_column_that_is_not_text_like_is_refused_by_name() -> None:
+    delivered = pa.table(
+        {
+            "meter_id": ["m1"],
+            "reading_start": ["2025-03-30T00:00:00Z"],
+            "interval_minutes": ["15"],
+            "value": pa.array([[1, 2]]),
+            "unit": ["kWh"],
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(delivered, buffer)
+    with pytest.raises(
+        DeliveryError,
+        match=r"b.parquet: column 'value' of type list<.*> cannot be read as text",
+    ):
+        parse_delivery(buffer.getvalue(), "parquet", "readings", "b.parquet")
