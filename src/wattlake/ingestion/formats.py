@@ -338,18 +338,7 @@ def _parse_csv(data: bytes, table: str, where: str) -> Parsed:
         len(header),
         strip_quotes=False,
     )
-    return Parsed(
-        _conform(
-            dict(zip(header, split.columns, strict=True)),
-            required,
-            optional,
-            split.raw_line,
-            split.parse_error,
-            split.source_line,
-            len(split.source_line),
-        ),
-        split.blank,
-    )
+    return split.parsed(header, required, optional)
 
 
 def _csv_plain_body(body: bytes, fields: int, quoted: bool) -> _SplitRows | None:
@@ -451,6 +440,23 @@ class _SplitRows:
     source_line: pa.Array
     blank: int
 
+    def parsed(
+        self, header: list[str], required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> Parsed:
+        """The split rows as a raw table of the contract."""
+        return Parsed(
+            _conform(
+                dict(zip(header, self.columns, strict=True)),
+                required,
+                optional,
+                self.raw_line,
+                self.parse_error,
+                self.source_line,
+                len(self.source_line),
+            ),
+            self.blank,
+        )
+
 
 def _split_rows(
     lines: pa.ChunkedArray, numbers: np.ndarray, fields: int, strip_quotes: bool
@@ -545,18 +551,7 @@ def _parse_csv_exact(
         body, numbers = body.filter(pa.array(~by_python)), numbers[~by_python]
     split = _split_rows(body, numbers, len(header), strip_quotes=True)
     if not rows.numbers:
-        return Parsed(
-            _conform(
-                dict(zip(header, split.columns, strict=True)),
-                required,
-                optional,
-                split.raw_line,
-                split.parse_error,
-                split.source_line,
-                len(split.source_line),
-            ),
-            split.blank,
-        )
+        return split.parsed(header, required, optional)
     line_numbers = pa.concat_arrays(
         [split.source_line, pa.array(rows.numbers, pa.int64())]
     )
