@@ -41,6 +41,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -341,6 +342,61 @@ def _parse_csv(data: bytes, table: str, where: str) -> Parsed:
     return split.parsed(header, required, optional)
 
 
+def _lf_lines(data: bytes) -> bytes | None:
+    """The data with LF line ends; None if a lone CR or a NUL would mislead Arrow."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").removesuffix(b"\r")
+        if b"\r" in data:
+            return None
+    if b"\x00" in data:
+        return None
+    return data
+
+
+class _ArrowSplit(NamedTuple):
+    """Lines cut on commas by Arrow: text columns f0..fn, the lines set aside."""
+
+    table: pa.Table
+    invalid: list[tuple[int, str, int]]  # (body line from 1, text, fields found)
+    lines: int
+
+
+def _arrow_split(data: bytes, fields: int, quoted: bool) -> _ArrowSplit | None:
+    """Cut every line of `data` into `fields` text columns with Arrow's CSV reader.
+
+    Unquoted, a line with another field count is set aside whole. None when
+    Arrow skipped lines it cannot number (blank lines): the line-based readers
+    count those.
+    """
+    invalid: list[tuple[int, str, int]] = []
+
+    def keep_aside(row: pa_csv.InvalidRow) -> str:
+        invalid.append((row.number, row.text, row.actual_columns))
+        return "skip"
+
+    names = [f"f{index}" for index in range(fields)]
+    read = pa_csv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
+        parse_options=pa_csv.ParseOptions(
+            quote_char='"' if quoted else False,
+            newlines_in_values=False,
+            ignore_empty_lines=True,
+            invalid_row_handler=None if quoted else keep_aside,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    lines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
+    lines += 0 if data.endswith(b"\n") else 1
+    if read.num_rows + len(invalid) != lines or any(n is None for n, _, _ in invalid):
+        return None
+    return _ArrowSplit(read, invalid, lines)
+
+
 def _csv_plain_body(body: bytes, fields: int, quoted: bool) -> _SplitRows | None:
     """Read a CSV body with Arrow's reader, or None where it might read otherwise.
 
@@ -355,11 +411,8 @@ def _csv_plain_body(body: bytes, fields: int, quoted: bool) -> _SplitRows | None
         return None
     if body.startswith(codecs.BOM_UTF8):  # Arrow would drop it; it is data here
         return None
-    if b"\r" in body:
-        body = body.replace(b"\r\n", b"\n").removesuffix(b"\r")
-        if b"\r" in body:
-            return None
-    if b"\x00" in body:
+    body = _lf_lines(body)
+    if body is None:
         return None
     if quoted:
         field = _CSV_FIELD
@@ -369,32 +422,10 @@ def _csv_plain_body(body: bytes, fields: int, quoted: bool) -> _SplitRows | None
             0
         ].as_py():
             return None
-    invalid: list[tuple[int, str, int]] = []
-
-    def keep_aside(row: pa_csv.InvalidRow) -> str:
-        invalid.append((row.number, row.text, row.actual_columns))
-        return "skip"
-
-    names = [f"f{index}" for index in range(fields)]
-    read = pa_csv.read_csv(
-        pa.BufferReader(pa.py_buffer(body)),
-        read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
-        parse_options=pa_csv.ParseOptions(
-            quote_char='"' if quoted else False,
-            newlines_in_values=False,
-            ignore_empty_lines=True,
-            invalid_row_handler=None if quoted else keep_aside,
-        ),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    lines = int(np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == 10))
-    lines += 0 if body.endswith(b"\n") else 1
-    if read.num_rows + len(invalid) != lines or any(n is None for n, _, _ in invalid):
-        return None  # blank lines, skipped by Arrow: the line-based reader counts them
+    split = _arrow_split(body, fields, quoted)
+    if split is None:
+        return None
+    read, invalid, lines = split
     if quoted:
         limit = csv.field_size_limit()
         for column in read.columns:
@@ -653,43 +684,19 @@ def _jsonl_plain_body(data: bytes) -> tuple[list[_JsonPart], _Rows, int] | None:
     """
     if not data or data.startswith(codecs.BOM_UTF8):
         return None
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").removesuffix(b"\r")
-        if b"\r" in data:
-            return None
-    if b"\x00" in data:
+    data = _lf_lines(data)
+    if data is None:
         return None
     end = data.find(b"\n")
     template = _json_template(data[: end if end >= 0 else len(data)].decode())
     if template is None:
         return None
     keys, pieces = template.keys, template.pieces
-    invalid: list[tuple[int, str]] = []
-
-    def keep_aside(row: pa_csv.InvalidRow) -> str:
-        invalid.append((row.number, row.text))
-        return "skip"
-
-    names = [f"f{index}" for index in range(len(keys))]
-    read = pa_csv.read_csv(
-        pa.BufferReader(pa.py_buffer(data)),
-        read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
-        parse_options=pa_csv.ParseOptions(
-            quote_char=False,
-            newlines_in_values=False,
-            ignore_empty_lines=True,
-            invalid_row_handler=keep_aside,
-        ),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    lines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
-    lines += 0 if data.endswith(b"\n") else 1
-    if read.num_rows + len(invalid) != lines or any(n is None for n, _ in invalid):
+    split = _arrow_split(data, len(keys), quoted=False)
+    if split is None:
         return None  # blank lines, skipped by Arrow
+    read, lines = split.table, split.lines
+    invalid = [(number, text) for number, text, _ in split.invalid]
     bad = np.array([number - 1 for number, _ in invalid], dtype=np.int64)
     indices = np.arange(lines, dtype=np.int64)
     good = indices[~np.isin(indices, bad)]
