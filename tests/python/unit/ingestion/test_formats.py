@@ -144,11 +144,12 @@ def test_json_lines_keep_bad_lines_whole() -> None:
     assert [r["source_line"] for r in table] == [1, 2, 3]
 
 
-def test_parquet_deliveries_become_text() -> None:
+def parquet_reading_at_epoch(zone: str) -> dict:
+    """A one-row Parquet delivery at 1970-01-01 00:00 UTC, typed, landed as text."""
     delivered = pa.table(
         {
             "meter_id": ["m1"],
-            "reading_start": pa.array([0], pa.timestamp("s", tz="UTC")),
+            "reading_start": pa.array([0], pa.timestamp("s", tz=zone)),
             "interval_minutes": [15],
             "value": [0.25],
             "unit": ["kWh"],
@@ -157,6 +158,11 @@ def test_parquet_deliveries_become_text() -> None:
     buffer = io.BytesIO()
     pq.write_table(delivered, buffer)
     (row,) = rows(parse_delivery(buffer.getvalue(), "parquet", "readings", "b").table)
+    return row
+
+
+def test_parquet_deliveries_become_text() -> None:
+    row = parquet_reading_at_epoch("UTC")
     assert (
         row["reading_start"] == "1970-01-01T00:00:00.000Z"
     )  # ISO 8601, UTC, ms as stored
@@ -219,18 +225,7 @@ def test_gzip_with_two_members_is_read_whole() -> None:
 
 
 def test_parquet_timestamps_in_another_zone_become_utc() -> None:
-    delivered = pa.table(
-        {
-            "meter_id": ["m1"],
-            "reading_start": pa.array([0], pa.timestamp("s", tz="Europe/Paris")),
-            "interval_minutes": [15],
-            "value": [0.25],
-            "unit": ["kWh"],
-        }
-    )
-    buffer = io.BytesIO()
-    pq.write_table(delivered, buffer)
-    (row,) = rows(parse_delivery(buffer.getvalue(), "parquet", "readings", "b").table)
+    row = parquet_reading_at_epoch("Europe/Paris")
     assert row["reading_start"].startswith("1970-01-01T00:00:00")
     assert row["reading_start"].endswith("Z")
 

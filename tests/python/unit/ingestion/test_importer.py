@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sample_mappings import LONG_MAPPING
 
 from wattlake.cli import main
 from wattlake.ingestion.importer import (
@@ -27,28 +28,6 @@ LONDON = REAL / "london_lcl_100_households_2013.csv.gz"
 TETOUAN = REAL / "tetouan_city_zones_2017.csv.gz"
 WHEN = datetime(2025, 4, 2, 6, 30, tzinfo=UTC)
 
-LONG_MAPPING = """
-[export]
-layout = "long"
-timestamp_column = "time"
-timestamp_format = "%Y-%m-%d %H:%M:%S"
-time_zone = "Europe/London"
-interval_minutes = 30
-unit = "kWh"
-meter_column = "meter"
-value_column = "kwh"
-
-[ids]
-meter_id = "m-{id}"
-site_id = "s-{id}"
-site_name = "House {id}"
-
-[sites]
-site_type = "home"
-area_id = "north"
-area_name = "North"
-time_zone = "Europe/London"
-"""
 
 # Europe/London wall-clock time: 2013-03-31 01:00-01:59 does not exist,
 # 2013-10-27 01:00-01:59 happens twice (first BST, then GMT).

@@ -2,6 +2,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from sample_mappings import LONG_MAPPING as LONG
 
 from wattlake.ingestion.mapping import (
     MAPPINGS_DIR,
@@ -10,29 +11,6 @@ from wattlake.ingestion.mapping import (
     load_mapping,
     resolve_mapping,
 )
-
-LONG = """
-[export]
-layout = "long"
-timestamp_column = "time"
-timestamp_format = "%Y-%m-%d %H:%M:%S"
-time_zone = "Europe/London"
-interval_minutes = 30
-unit = "kWh"
-meter_column = "meter"
-value_column = "kwh"
-
-[ids]
-meter_id = "m-{id}"
-site_id = "s-{id}"
-site_name = "House {id}"
-
-[sites]
-site_type = "home"
-area_id = "north"
-area_name = "North"
-time_zone = "Europe/London"
-"""
 
 
 def site_types(project_dir: Path) -> set[str]:
