@@ -1,6 +1,7 @@
 -- Clean readings rolled up to site and clock hour (UTC), tagged with the site's
--- local date. A UTC hour that straddles local midnight (half-hour time zones)
--- is split between its two local dates.
+-- local date and the local wall-clock time the hour starts at. A UTC hour that
+-- straddles local midnight (half-hour time zones) is split between its two
+-- local dates.
 with
 
 cleaned as (
@@ -19,6 +20,7 @@ located as (
     select
         meters.site_id,
         sites.area_id,
+        sites.time_zone,
         cleaned.meter_id,
         cleaned.interval_minutes,
         cleaned.energy_kwh,
@@ -36,6 +38,7 @@ meter_hours as (
     select
         located.site_id,
         located.area_id,
+        located.time_zone,
         located.meter_id,
         located.hour_start_utc,
         located.reading_date_local,
@@ -48,6 +51,7 @@ meter_hours as (
     group by
         located.site_id,
         located.area_id,
+        located.time_zone,
         located.meter_id,
         located.hour_start_utc,
         located.reading_date_local
@@ -58,6 +62,8 @@ final as (
         meter_hours.site_id,
         meter_hours.area_id,
         meter_hours.hour_start_utc,
+        {{ wattlake.local_timestamp('meter_hours.hour_start_utc', 'meter_hours.time_zone') }}
+            as hour_start_local,
         meter_hours.reading_date_local,
         sum(meter_hours.energy_kwh) as energy_kwh,
         -- the site's meters draw at the same time: their demands add up
@@ -68,6 +74,7 @@ final as (
     group by
         meter_hours.site_id,
         meter_hours.area_id,
+        meter_hours.time_zone,
         meter_hours.hour_start_utc,
         meter_hours.reading_date_local
 )
