@@ -26,3 +26,26 @@
 {% macro local_date(timestamp_utc, time_zone) -%}
     cast({{ wattlake.local_timestamp(timestamp_utc, time_zone) }} as date)
 {%- endmacro %}
+
+{#- The UTC instant of a local wall-clock time in an IANA time zone. Engines
+    differ on a local time that occurs twice (the autumn DST hour) or never (the
+    spring hour): callers that meet those check the result with local_timestamp. -#}
+{% macro local_to_utc(timestamp_local, time_zone) -%}
+    {{ return(adapter.dispatch('local_to_utc', 'wattlake')(timestamp_local, time_zone)) }}
+{%- endmacro %}
+
+{% macro default__local_to_utc(timestamp_local, time_zone) -%}
+    {{ exceptions.raise_compiler_error("local_to_utc: no variant for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__local_to_utc(timestamp_local, time_zone) -%}
+    timezone('UTC', timezone({{ time_zone }}, {{ timestamp_local }}))
+{%- endmacro %}
+
+{% macro athena__local_to_utc(timestamp_local, time_zone) -%}
+    cast(with_timezone({{ timestamp_local }}, {{ time_zone }}) at time zone 'UTC' as timestamp)
+{%- endmacro %}
+
+{% macro redshift__local_to_utc(timestamp_local, time_zone) -%}
+    convert_timezone({{ time_zone }}, 'UTC', {{ timestamp_local }})
+{%- endmacro %}

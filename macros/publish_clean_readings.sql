@@ -3,7 +3,7 @@
     Spark job reads. Used as the post-hook of int_readings_cleaned.
 
     The incremental model replaces whole reading dates, so every row of a date
-    it touched carries this run's invocation id: those are the dates to publish.
+    it touched carries this run's timestamp: those are the dates to publish.
     Each date is written by its own statement as one file with a fixed name,
     so a re-published date replaces its file and nothing stale is left behind. -#}
 {% macro publish_clean_readings() -%}
@@ -24,7 +24,7 @@
     {%- set query -%}
         select distinct reading_date
         from {{ this }}
-        where dbt_invocation_id = '{{ invocation_id }}'
+        where restated_at_utc = {{ wattlake.run_timestamp() }}
         order by reading_date
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() if execute else []) }}
@@ -37,7 +37,7 @@
     {%- for reading_date in dates %}
         {%- set copy -%}
             copy (
-                select * exclude (dbt_invocation_id)
+                select * exclude (restated_at_utc)
                 from {{ this }}
                 where reading_date = date '{{ reading_date }}'
             ) to '{{ wattlake.lake_uri("clean/readings") }}' (
@@ -65,7 +65,7 @@
     {%- set dates = wattlake._touched_reading_dates() -%}
     {%- set columns = adapter.get_columns_in_relation(this)
         | map(attribute='name')
-        | reject('in', ['dbt_invocation_id', 'reading_date'])
+        | reject('in', ['restated_at_utc', 'reading_date'])
         | list -%}
     {%- for reading_date in dates %}
         {%- set unload -%}

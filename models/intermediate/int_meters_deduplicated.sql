@@ -1,4 +1,7 @@
 -- The latest delivered version of each meter: which site it measures now.
+-- a table: every reading is checked against it, so it is computed once per run
+{{ config(materialized='table') }}
+
 with
 
 meters as (

@@ -1,29 +1,16 @@
 {#- Clean readings: typed, usable, one per meter and interval, by UTC reading
-    date. Incremental with one meaning on every engine: replace every reading
-    date touched by a batch not seen before, so late data restates its dates and
-    reruns are idempotent. The post-hook publishes the dates this run wrote to
+    date. Among usable copies of a reading the latest received wins, then the
+    higher batch id, then the later line: a corrected re-delivery replaces the
+    reading it corrects, and the result does not depend on landing order.
+
+    Incremental by UTC reading date (macros/incremental_by.sql): a run restates
+    every reading date that holds a reading int_readings_validated wrote since
+    this model's last run, so late data restates exactly its dates and reruns
+    are idempotent. The post-hook publishes the dates this run wrote to
     <lake>/clean/readings/ (on Athena the table is located there already). -#}
-{%- set engine_config = {
-    'athena': {
-        'incremental_strategy': 'insert_overwrite',
-        'partitioned_by': ['reading_date'],
-        'external_location': wattlake.lake_uri('clean/readings'),
-    },
-    'redshift': {
-        'incremental_strategy': 'delete+insert',
-        'unique_key': ['reading_date'],
-        'sort': ['reading_date', 'meter_id'],
-        'dist': 'meter_id',
-    },
-}.get(target.type, {
-    'incremental_strategy': 'delete+insert',
-    'unique_key': ['reading_date'],
-}) -%}
 {{ config(
-    materialized='incremental',
-    on_schema_change='fail',
     post_hook="{{ wattlake.publish_clean_readings() }}",
-    **engine_config
+    **wattlake.incremental_by('reading_date', sort=['reading_date', 'meter_id'], dist='meter_id')
 ) }}
 
 with
@@ -32,38 +19,58 @@ validated as (
     select * from {{ ref('int_readings_validated') }}
 ),
 
-final as (
+usable as (
     select
         validated.meter_id,
         validated.reading_start_utc,
         validated.interval_minutes,
         validated.energy_kwh,
-        validated.energy_kwh * 60.0 / validated.interval_minutes as avg_demand_kw,
         validated.quality_code,
+        validated.quality_flag,
+        validated.is_estimated,
+        validated.is_late,
         validated.batch_id,
         validated.source_line,
         validated.received_at_utc,
-        '{{ invocation_id }}' as dbt_invocation_id,
-        -- the partition column goes last (Athena requires it)
         validated.reading_date
     from validated
     where
         validated.quarantine_reason is null
-        and validated.duplicate_rank = 1
-        -- sqlfluff indents a Jinja block differently in each branch
-        -- noqa: disable=LT02
-        {% if is_incremental() %}
-            -- every date touched by a batch this model has not cleaned yet
-            and validated.reading_date in (
-                select new_rows.reading_date
-                from validated as new_rows
-                where
-                    new_rows.batch_id not in (
-                        select cleaned.batch_id from {{ this }} as cleaned
-                    )
-            )
-        {% endif %}
+        and {{ wattlake.restated_rows(ref('int_readings_validated'), 'reading_date', alias='validated') }}
+),
+
+ranked as (
+    select
+        usable.*,
+        row_number() over (
+            partition by usable.meter_id, usable.reading_start_utc
+            order by
+                usable.received_at_utc desc,
+                usable.batch_id desc,
+                usable.source_line desc
+        ) as copy_rank
+    from usable
+),
+
+final as (
+    select
+        ranked.meter_id,
+        ranked.reading_start_utc,
+        ranked.interval_minutes,
+        ranked.energy_kwh,
+        ranked.energy_kwh * 60.0 / ranked.interval_minutes as avg_demand_kw,
+        ranked.quality_code,
+        ranked.quality_flag,
+        ranked.is_estimated,
+        ranked.is_late,
+        ranked.batch_id,
+        ranked.source_line,
+        ranked.received_at_utc,
+        {{ wattlake.run_timestamp() }} as restated_at_utc,
+        -- the partition column goes last (Athena requires it)
+        ranked.reading_date
+    from ranked
+    where ranked.copy_rank = 1
 )
--- noqa: enable=LT02
 
 select * from final

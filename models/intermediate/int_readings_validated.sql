@@ -1,7 +1,32 @@
--- Every landed reading with the reason it cannot be used (null when it can) and,
--- among usable readings of the same meter and interval, a duplicate rank:
--- the latest received copy wins (then the higher batch id, then the later line),
--- so a corrected re-delivery replaces the reading it corrects.
+{#- Every landed reading, typed, with the reason it cannot be used (null when it
+    can) and the flags of a usable reading: estimated, late, an export of a net
+    meter, or a local-time timestamp repaired on a DST day.
+
+    Incremental by ingest date (the raw partition): a run validates the ingest
+    dates that hold a batch not validated yet, and re-validates those holding
+    readings quarantined for what the registry said (unknown meter, site or
+    time zone, a negative or implausible value), because a later registry
+    delivery may know better. Duplicates are resolved downstream, across
+    batches, in int_readings_cleaned. -#}
+{%- set engine_config = {
+    'athena': {
+        'incremental_strategy': 'insert_overwrite',
+        'partitioned_by': ['ingest_date'],
+    },
+    'redshift': {
+        'incremental_strategy': 'delete+insert',
+        'unique_key': ['ingest_date'],
+        'sort': ['ingest_date', 'meter_id'],
+        'dist': 'meter_id',
+    },
+}.get(target.type, {
+    'incremental_strategy': 'delete+insert',
+    'unique_key': ['ingest_date'],
+}) -%}
+{{ config(materialized='incremental', on_schema_change='fail', **engine_config) }}
+
+{%- set registry_reasons = "('unknown_meter', 'unknown_site', 'unknown_time_zone', 'negative_energy', 'out_of_range')" %}
+
 with
 
 readings as (
@@ -16,107 +41,265 @@ sites as (
     select * from {{ ref('int_sites_deduplicated') }}
 ),
 
-checked as (
-    select
-        readings.meter_id,
-        readings.reading_start_utc,
-        cast(readings.reading_start_utc as date) as reading_date,
-        readings.interval_minutes,
-        readings.energy_kwh,
-        readings.quality_code,
-        readings.batch_id,
-        readings.source_file,
-        readings.source_line,
-        readings.received_at_utc,
-        readings.reading_start_as_delivered,
-        readings.value_as_delivered,
-        readings.unit_as_delivered,
-        readings.raw_line,
-        readings.parse_error,
-        case
-            when readings.parse_error is not null then 'unparseable_line'
-            when readings.meter_id is null then 'missing_meter_id'
-            when readings.reading_start_utc is null then 'unparseable_timestamp'
-            when
-                readings.interval_minutes is null
-                or readings.interval_minutes not in (5, 10, 15, 30, 60)
-                then 'invalid_interval'
-            when
-                readings.unit_as_delivered is null
-                or trim(readings.unit_as_delivered) not in ('kWh', 'Wh', 'kW')
-                then 'unknown_unit'
-            when readings.energy_kwh is null then 'unparseable_value'
-            when meters.meter_id is null then 'unknown_meter'
-            -- a net meter's negative reading is an export; on any other it is a fault
-            when
-                readings.energy_kwh < 0 and meters.meter_type <> 'net'
-                then 'negative_energy'
-            when sites.site_id is null then 'unknown_site'
-            when sites.time_zone is null then 'unknown_time_zone'
-        end as quarantine_reason
-    from readings
-    left join meters
-        on readings.meter_id = meters.meter_id
-    left join sites
-        on meters.site_id = sites.site_id
+site_types as (
+    select * from {{ ref('site_types') }}
 ),
 
-ranked as (
+{% if is_incremental() %}
+validated_batches as (
+    select distinct
+        validated.batch_id
+    from {{ this }} as validated
+),
+
+landed_batches as (
+    select distinct
+        readings.batch_id,
+        readings.ingest_date
+    from readings
+),
+
+-- the ingest dates this run (re)validates
+pending_ingest_dates as (
+    select landed_batches.ingest_date
+    from landed_batches
+    left join validated_batches
+        on landed_batches.batch_id = validated_batches.batch_id
+    where validated_batches.batch_id is null
+    union
+    select validated.ingest_date
+    from {{ this }} as validated
+    where validated.quarantine_reason in {{ registry_reasons }}
+),
+{% endif %}
+
+pending as (
+    select readings.*
+    from readings
+    {% if is_incremental() %}
+        where readings.ingest_date in (
+            select pending_ingest_dates.ingest_date from pending_ingest_dates
+        )
+    {% endif %}
+),
+
+located as {{ wattlake.not_materialized() }} (
     select
-        checked.meter_id,
-        checked.reading_start_utc,
-        checked.reading_date,
-        checked.interval_minutes,
-        checked.energy_kwh,
-        checked.quality_code,
-        checked.batch_id,
-        checked.source_file,
-        checked.source_line,
-        checked.received_at_utc,
-        checked.reading_start_as_delivered,
-        checked.value_as_delivered,
-        checked.unit_as_delivered,
-        checked.raw_line,
-        checked.parse_error,
-        checked.quarantine_reason,
-        -- reading_date is implied by reading_start_utc; partitioning by it too
-        -- lets a filter on dates reach the rows before the window is computed
+        pending.meter_id,
+        pending.reading_start_utc,
+        pending.reading_start_has_offset,
+        pending.interval_minutes,
+        pending.energy_kwh,
+        pending.quality_code,
+        pending.batch_id,
+        pending.source_file,
+        pending.source_line,
+        pending.received_at_utc,
+        pending.ingest_date,
+        pending.reading_start_as_delivered,
+        pending.value_as_delivered,
+        pending.unit_as_delivered,
+        pending.raw_line,
+        pending.parse_error,
+        meters.meter_type,
+        meters.meter_id as registered_meter_id,
+        sites.site_id as registered_site_id,
+        sites.time_zone,
+        sites.floor_area_m2 * site_types.max_plausible_w_per_m2 / 1000.0
+            as max_plausible_demand_kw,
+        -- a timestamp without offset on a DST change day of the site's zone:
+        -- the head-end wrote local wall-clock time (UTC by contract otherwise)
+        case
+            when not pending.reading_start_has_offset and sites.time_zone is not null
+                then {{ dbt.datediff(
+                    wattlake.local_to_utc('cast(pending.reading_start_utc as date)', 'sites.time_zone'),
+                    wattlake.local_to_utc(dbt.dateadd('day', 1, 'cast(pending.reading_start_utc as date)'), 'sites.time_zone'),
+                    'minute'
+                ) }} <> 1440
+            else false
+        end as is_dst_shifted
+    from pending
+    left join meters
+        on pending.meter_id = meters.meter_id
+    left join sites
+        on meters.site_id = sites.site_id
+    left join site_types
+        on sites.site_type = site_types.site_type
+),
+
+-- Local-time readings on a DST day, moved to UTC. In the autumn the hour
+-- 01:00-02:00 occurs twice: a meter's first copy of such a label (by line) is
+-- the earlier instant, its second copy the later one.
+dst_shifted as (
+    select
+        located.*,
+        {{ wattlake.local_to_utc('located.reading_start_utc', 'located.time_zone') }}
+            as local_candidate_utc,
         row_number() over (
-            partition by
-                checked.meter_id,
-                checked.reading_date,
-                checked.reading_start_utc,
-                checked.quarantine_reason
-            order by
-                checked.received_at_utc desc,
-                checked.batch_id desc,
-                checked.source_line desc
-        ) as rank_among_copies
-    from checked
+            partition by located.batch_id, located.meter_id, located.reading_start_utc
+            order by located.source_line
+        ) as label_occurrence
+    from located
+    where located.is_dst_shifted
+),
+
+dst_repaired as (
+    select
+        dst_shifted.*,
+        case
+            when
+                {{ wattlake.local_timestamp(dbt.dateadd('hour', -1, 'dst_shifted.local_candidate_utc'), 'dst_shifted.time_zone') }}
+                = dst_shifted.reading_start_utc
+                then {{ dbt.dateadd('hour', -1, 'dst_shifted.local_candidate_utc') }}
+            else dst_shifted.local_candidate_utc
+        end as first_occurrence_utc
+    from dst_shifted
+),
+
+timed as (
+    select
+        located.*,
+        located.reading_start_utc as reading_start_utc_repaired
+    from located
+    where not located.is_dst_shifted
+    union all
+    select
+        dst_repaired.meter_id,
+        dst_repaired.reading_start_utc,
+        dst_repaired.reading_start_has_offset,
+        dst_repaired.interval_minutes,
+        dst_repaired.energy_kwh,
+        dst_repaired.quality_code,
+        dst_repaired.batch_id,
+        dst_repaired.source_file,
+        dst_repaired.source_line,
+        dst_repaired.received_at_utc,
+        dst_repaired.ingest_date,
+        dst_repaired.reading_start_as_delivered,
+        dst_repaired.value_as_delivered,
+        dst_repaired.unit_as_delivered,
+        dst_repaired.raw_line,
+        dst_repaired.parse_error,
+        dst_repaired.meter_type,
+        dst_repaired.registered_meter_id,
+        dst_repaired.registered_site_id,
+        dst_repaired.time_zone,
+        dst_repaired.max_plausible_demand_kw,
+        dst_repaired.is_dst_shifted,
+        case
+            when
+                dst_repaired.label_occurrence > 1
+                and {{ wattlake.local_timestamp(dbt.dateadd('hour', 1, 'dst_repaired.first_occurrence_utc'), 'dst_repaired.time_zone') }}
+                = dst_repaired.reading_start_utc
+                then {{ dbt.dateadd('hour', 1, 'dst_repaired.first_occurrence_utc') }}
+            else dst_repaired.first_occurrence_utc
+        end as reading_start_utc_repaired
+    from dst_repaired
+),
+
+checked as (
+    select
+        timed.meter_id,
+        timed.reading_start_utc_repaired as reading_start_utc,
+        timed.interval_minutes,
+        timed.energy_kwh,
+        timed.quality_code,
+        timed.batch_id,
+        timed.source_file,
+        timed.source_line,
+        timed.received_at_utc,
+        timed.ingest_date,
+        timed.is_dst_shifted,
+        coalesce(
+            timed.received_at_utc > {{ dbt.dateadd(
+                'minute',
+                'timed.interval_minutes + ' ~ (var('wattlake_late_after_hours') * 60),
+                'timed.reading_start_utc_repaired'
+            ) }},
+            false
+        ) as is_late,
+        coalesce(
+            upper(trim(timed.quality_code)) in (
+                {{ "'" ~ var('wattlake_estimated_quality_codes') | join("', '") ~ "'" }}
+            ),
+            false
+        ) as is_estimated,
+        timed.reading_start_as_delivered,
+        timed.value_as_delivered,
+        timed.unit_as_delivered,
+        timed.raw_line,
+        timed.parse_error,
+        timed.meter_type,
+        case
+            when timed.parse_error is not null then 'unparseable_line'
+            when timed.meter_id is null then 'missing_meter_id'
+            when timed.reading_start_utc is null then 'unparseable_timestamp'
+            when
+                timed.interval_minutes is null
+                or timed.interval_minutes not in (5, 10, 15, 30, 60)
+                then 'invalid_interval'
+            when
+                timed.unit_as_delivered is null
+                or trim(timed.unit_as_delivered) not in ('kWh', 'Wh', 'kW')
+                then 'unknown_unit'
+            when timed.energy_kwh is null then 'unparseable_value'
+            when timed.registered_meter_id is null then 'unknown_meter'
+            -- a net meter's negative reading is an export; on any other it is a fault
+            when
+                timed.energy_kwh < 0 and timed.meter_type <> 'net'
+                then 'negative_energy'
+            when timed.registered_site_id is null then 'unknown_site'
+            when timed.time_zone is null then 'unknown_time_zone'
+            when
+                abs(timed.energy_kwh) * 60.0 / timed.interval_minutes
+                > timed.max_plausible_demand_kw
+                then 'out_of_range'
+        end as quarantine_reason
+    from timed
 ),
 
 final as (
     select
-        ranked.meter_id,
-        ranked.reading_start_utc,
-        ranked.reading_date,
-        ranked.interval_minutes,
-        ranked.energy_kwh,
-        ranked.quality_code,
-        ranked.batch_id,
-        ranked.source_file,
-        ranked.source_line,
-        ranked.received_at_utc,
-        ranked.reading_start_as_delivered,
-        ranked.value_as_delivered,
-        ranked.unit_as_delivered,
-        ranked.raw_line,
-        ranked.parse_error,
-        ranked.quarantine_reason,
+        checked.meter_id,
+        checked.reading_start_utc,
+        cast(checked.reading_start_utc as date) as reading_date,
+        checked.interval_minutes,
+        checked.energy_kwh,
+        checked.quality_code,
+        checked.quarantine_reason,
         case
-            when ranked.quarantine_reason is null then ranked.rank_among_copies
-        end as duplicate_rank
-    from ranked
+            when checked.quarantine_reason = 'negative_energy' then 'negative'
+            when checked.quarantine_reason = 'out_of_range' then 'out_of_range'
+            when checked.quarantine_reason is not null then 'invalid'
+            when checked.is_dst_shifted then 'dst_shifted'
+            when checked.is_late then 'late'
+            when checked.energy_kwh < 0 then 'legitimate_export'
+            when checked.is_estimated then 'estimated'
+            else 'measured'
+        end as quality_flag,
+        checked.is_dst_shifted,
+        checked.is_late,
+        checked.is_estimated,
+        checked.batch_id,
+        checked.source_line,
+        checked.received_at_utc,
+        -- the text as delivered, kept for quarantined rows (the raw file has it for all)
+        case when checked.quarantine_reason is not null then checked.source_file end
+            as source_file,
+        case when checked.quarantine_reason is not null then checked.reading_start_as_delivered end
+            as reading_start_as_delivered,
+        case when checked.quarantine_reason is not null then checked.value_as_delivered end
+            as value_as_delivered,
+        case when checked.quarantine_reason is not null then checked.unit_as_delivered end
+            as unit_as_delivered,
+        case when checked.quarantine_reason is not null then checked.raw_line end
+            as raw_line,
+        case when checked.quarantine_reason is not null then checked.parse_error end
+            as parse_error,
+        {{ wattlake.run_timestamp() }} as restated_at_utc,
+        -- the partition column goes last (Athena requires it)
+        checked.ingest_date
+    from checked
 )
 
 select * from final

@@ -1,5 +1,8 @@
 -- The latest delivered version of each site: the registry re-sends every site
 -- in each snapshot, and a later snapshot wins.
+-- a table: every reading is checked against it, so it is computed once per run
+{{ config(materialized='table') }}
+
 with
 
 sites as (

@@ -12,6 +12,7 @@ renamed as (
 
         ---------- timestamps
         {{ wattlake.parse_timestamp_utc('reading_start') }} as reading_start_utc,
+        {{ wattlake.has_utc_offset('reading_start') }} as reading_start_has_offset,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at_utc,
 
         ---------- measures
@@ -27,7 +28,8 @@ renamed as (
         parse_error,
         raw_line,
         source_file,
-        source_line
+        source_line,
+        ingest_date
     from source
 )
 

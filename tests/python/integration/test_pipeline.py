@@ -115,7 +115,7 @@ def test_clean_readings_and_features_are_in_the_lake(first_run) -> None:
     tmp, _, marts = first_run
     lake = tmp / "lake"
     clean = pq.read_table(lake / "clean" / "readings").to_pandas()
-    assert "dbt_invocation_id" not in clean.columns
+    assert "restated_at_utc" not in clean.columns
     assert clean["energy_kwh"].sum() == pytest.approx(
         marts["fct_site_daily_usage"]["energy_kwh"].sum()
     )

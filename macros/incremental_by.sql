@@ -1,0 +1,60 @@
+{#- How Wattlake's incremental models restate data, one mechanism on every engine.
+
+    Every incremental model stamps the rows it writes with restated_at_utc (when
+    the run started). A model finds what changed upstream since its own last run
+    with restated_keys(): the distinct values of its key among the upstream rows
+    stamped later than its own newest row. It then recomputes exactly those keys
+    from all upstream rows that have them, and the engine replaces them:
+      DuckDB:   delete+insert on the key;
+      Redshift: delete+insert on the key, with sort and dist keys;
+      Athena:   insert_overwrite of Hive partitions; daily facts are partitioned
+                by month (a query may write at most 100 partitions), so there
+                the key is the month and whole months are restated.
+    A full refresh and any sequence of incremental runs give the same rows. -#}
+
+{#- The config of an incremental model keyed by `key` (a date column);
+    `athena_key` is the partition column on Athena when it differs. -#}
+{% macro incremental_by(key, athena_key=none, sort=none, dist=none) -%}
+    {%- set common = {'materialized': 'incremental', 'on_schema_change': 'fail'} -%}
+    {%- if target.type == 'athena' -%}
+        {%- do common.update({
+            'incremental_strategy': 'insert_overwrite',
+            'partitioned_by': [athena_key or key],
+        }) -%}
+    {%- elif target.type == 'redshift' -%}
+        {%- do common.update({
+            'incremental_strategy': 'delete+insert',
+            'unique_key': [key],
+            'sort': sort or [key],
+            'dist': dist or 'even',
+        }) -%}
+    {%- else -%}
+        {%- do common.update({'incremental_strategy': 'delete+insert', 'unique_key': [key]}) -%}
+    {%- endif -%}
+    {{ return(common) }}
+{%- endmacro %}
+
+{#- The key this engine restates by: `key`, or `athena_key` on Athena. -#}
+{% macro restate_key(key, athena_key=none) -%}
+    {{- athena_key if (target.type == 'athena' and athena_key) else key -}}
+{%- endmacro %}
+
+{#- A filter for the upstream rows to recompute: in an incremental run, those
+    whose key value some upstream row restated since this model's last run;
+    in a full build, every row (an always-true condition). `alias` qualifies
+    the key in the outer query. -#}
+{% macro restated_rows(upstream, key, athena_key=none, alias=none) -%}
+    {%- set column = wattlake.restate_key(key, athena_key) -%}
+    {%- if is_incremental() -%}
+        {{ (alias ~ '.') if alias }}{{ column }} in (
+            select distinct restated.{{ column }}
+            from {{ upstream }} as restated
+            where restated.restated_at_utc > (
+                select coalesce(max(current_rows.restated_at_utc), {{ wattlake.epoch_timestamp() }})
+                from {{ this }} as current_rows
+            )
+        )
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
