@@ -10,3 +10,8 @@
 {% macro default__cast_delivered(field, type) -%}
     try_cast(nullif(trim({{ field }}), '') as {{ type }})
 {%- endmacro %}
+
+{#- DuckDB's try_cast ignores surrounding blanks and gives null for '' itself. -#}
+{% macro duckdb__cast_delivered(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

@@ -16,7 +16,7 @@ site_hours as (
     select * from {{ ref('fct_site_hourly_usage') }}
 ),
 
-restated as (
+restated as {{ wattlake.not_materialized() }} (
     select site_hours.*
     from site_hours
     where {{ wattlake.restated_rows(ref('fct_site_hourly_usage'), 'reading_date', alias='site_hours') }}
@@ -63,7 +63,7 @@ sites as (
     select * from {{ ref('dim_sites') }}
 ),
 
-restated_hours as (
+restated_hours as {{ wattlake.not_materialized() }} (
     select group_hours.*
     from group_hours
     where {{ wattlake.restated_rows(
@@ -151,7 +151,7 @@ group_days as (
     select * from {{ ref(group_daily_model) }}
 ),
 
-restated as (
+restated as {{ wattlake.not_materialized() }} (
     select group_days.*
     from group_days
     where {{ wattlake.restated_rows(ref(group_daily_model), 'reading_month_local', alias='group_days') }}

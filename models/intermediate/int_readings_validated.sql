@@ -25,11 +25,12 @@
 }) -%}
 {{ config(materialized='incremental', on_schema_change='fail', **engine_config) }}
 
+{%- set estimated_codes = "'" ~ var('wattlake_estimated_quality_codes') | join("', '") ~ "'" %}
 {%- set registry_reasons = "('unknown_meter', 'unknown_site', 'unknown_time_zone', 'negative_energy', 'out_of_range')" %}
 
 with
 
-readings as (
+readings as {{ wattlake.not_materialized() }} (
     select * from {{ ref('stg_metering__readings') }}
 ),
 
@@ -73,7 +74,7 @@ pending_ingest_dates as (
 ),
 {% endif %}
 
-pending as (
+pending as {{ wattlake.not_materialized() }} (
     select readings.*
     from readings
     {% if is_incremental() %}
@@ -140,7 +141,8 @@ dst_shifted as (
             order by located.source_line
         ) as label_occurrence
     from located
-    where located.is_dst_shifted
+    -- the first condition is the cheap one: it reaches the scan, before the joins
+    where not located.reading_start_has_offset and located.is_dst_shifted
 ),
 
 dst_repaired as (
@@ -218,12 +220,11 @@ checked as (
             ) }},
             false
         ) as is_late,
-        coalesce(
-            upper(trim(timed.quality_code)) in (
-                {{ "'" ~ var('wattlake_estimated_quality_codes') | join("', '") ~ "'" }}
-            ),
-            false
-        ) as is_estimated,
+        case
+            when timed.quality_code in ({{ estimated_codes }}) then true
+            when timed.quality_code is null then false
+            else upper({{ wattlake.trimmed('timed.quality_code') }}) in ({{ estimated_codes }})
+        end as is_estimated,
         timed.reading_start_as_delivered,
         timed.value_as_delivered,
         timed.unit_as_delivered,
@@ -240,7 +241,7 @@ checked as (
                 then 'invalid_interval'
             when
                 timed.unit_as_delivered is null
-                or trim(timed.unit_as_delivered) not in ('kWh', 'Wh', 'kW')
+                or {{ wattlake.trimmed('timed.unit_as_delivered') }} not in ('kWh', 'Wh', 'kW')
                 then 'unknown_unit'
             when timed.energy_kwh is null then 'unparseable_value'
             when timed.registered_meter_id is null then 'unknown_meter'

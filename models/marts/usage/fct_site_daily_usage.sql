@@ -15,7 +15,7 @@ sites as (
     select * from {{ ref('dim_sites') }}
 ),
 
-restated as (
+restated as {{ wattlake.not_materialized() }} (
     select hourly.*
     from hourly
     where {{ wattlake.restated_rows(

@@ -14,7 +14,7 @@ sites as (
     select * from {{ ref('dim_sites') }}
 ),
 
-restated as (
+restated as {{ wattlake.not_materialized() }} (
     select daily.*
     from daily
     where {{ wattlake.restated_rows(ref('fct_site_daily_usage'), 'reading_month_local', alias='daily') }}

@@ -7,13 +7,13 @@ source as (
 renamed as (
     select
         ---------- ids
-        nullif(trim(meter_id), '') as meter_id,
+        nullif({{ wattlake.trimmed('meter_id') }}, '') as meter_id,
         batch_id,
 
         ---------- timestamps
         {{ wattlake.parse_timestamp_utc('reading_start') }} as reading_start_utc,
         {{ wattlake.has_utc_offset('reading_start') }} as reading_start_has_offset,
-        cast(received_at as {{ dbt.type_timestamp() }}) as received_at_utc,
+        {{ wattlake.utc_timestamp('received_at') }} as received_at_utc,
 
         ---------- measures
         {{ wattlake.cast_delivered('interval_minutes', dbt.type_int()) }}
