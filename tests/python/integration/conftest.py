@@ -1,5 +1,22 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 # the helpers module beside these tests
 sys.path.insert(0, str(Path(__file__).parent))
+
+from pipeline import run_cli  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fixture-scale lake simulated, landed and transformed by the real CLI.
+
+    Returns the folder holding `lake/`, `warehouse/wattlake.duckdb` and `build/`.
+    Shared by the tests that only read what `wattlake transform` built.
+    """
+    tmp = tmp_path_factory.mktemp("fixture-build")
+    for stage in ("simulate", "land", "transform"):
+        run_cli([stage], tmp)
+    return tmp

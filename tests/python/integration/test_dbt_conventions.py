@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from wattlake.export.tableau import EXTRACT_TABLES
 from wattlake.storage import Lake
 
 PREFIXES = {"staging": "stg_", "intermediate": "int_", "marts": ("fct_", "dim_")}
@@ -67,14 +69,43 @@ def test_only_staging_reads_sources(manifest: dict) -> None:
             assert not model["sources"], f"{model['name']} reads a source directly"
 
 
+def undocumented(manifest: dict) -> list[str]:
+    """Every model, seed, source, exposure and documented column with no description."""
+    missing = []
+    nodes = [
+        n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")
+    ]
+    for node in [*nodes, *manifest["sources"].values()]:
+        name = node["unique_id"].split(".", 2)[2]
+        if not node["description"].strip():
+            missing.append(f"{node['resource_type']} {name}: no description")
+        if node["resource_type"] == "model" and not node["columns"]:
+            missing.append(f"model {name}: no columns documented")
+        for column, spec in node["columns"].items():
+            if not spec["description"].strip():
+                missing.append(
+                    f"{node['resource_type']} {name}.{column}: no description"
+                )
+    for exposure in manifest["exposures"].values():
+        if not exposure["description"].strip():
+            missing.append(f"exposure {exposure['name']}: no description")
+    return missing
+
+
 def test_every_model_and_column_is_described(manifest: dict) -> None:
-    for model in models(manifest):
-        assert model["description"].strip(), f"{model['name']}: no description"
-        assert model["columns"], f"{model['name']}: no columns documented"
-        for name, column in model["columns"].items():
-            assert column["description"].strip(), (
-                f"{model['name']}.{name}: no description"
-            )
+    missing = undocumented(manifest)
+    assert not missing, "undocumented in the YAML:\n" + "\n".join(missing)
+
+
+def test_the_documentation_check_names_what_is_missing(manifest: dict) -> None:
+    broken = json.loads(json.dumps(manifest))
+    model = next(n for n in broken["nodes"].values() if n["name"] == "dim_sites")
+    model["description"] = " "
+    model["columns"]["site_name"]["description"] = ""
+    assert undocumented(broken) == [
+        "model dim_sites: no description",
+        "model dim_sites.site_name: no description",
+    ]
 
 
 def test_every_model_has_a_primary_key_test(manifest: dict) -> None:
@@ -103,3 +134,37 @@ def test_sources_read_the_lake_where_the_storage_module_puts_raw_tables(
     for source in manifest["sources"].values():
         location = source["config"]["meta"]["external_location"]
         assert f"read_parquet('{lake.raw_glob(source['name'])}'" in location, location
+
+
+def test_every_source_takes_its_freshness_from_the_one_var(
+    manifest: dict, project_dir: Path
+) -> None:
+    """Each source's dbt freshness is its wattlake_freshness entry, which lists its tables."""
+    declared = yaml.safe_load((project_dir / "dbt_project.yml").read_text())["vars"][
+        "wattlake_freshness"
+    ]
+    models = {n["name"] for n in manifest["nodes"].values()}
+    for source in manifest["sources"].values():
+        entry = declared.get(source["source_name"])
+        assert entry, f"{source['unique_id']}: no wattlake_freshness entry"
+        assert source["name"] in entry["tables"], (
+            f"{source['unique_id']}: missing from wattlake_freshness tables, "
+            "so fct_source_freshness does not report it"
+        )
+        for level in ("warn_after", "error_after"):
+            assert source["freshness"][level] == entry[level], (
+                f"{source['unique_id']}: {level} is not the wattlake_freshness one"
+            )
+    for source_name, entry in declared.items():
+        for table, spec in entry["tables"].items():
+            assert f"source.wattlake.{source_name}.{table}" in manifest["sources"]
+            assert spec["model"] in models, (
+                f"{source_name}.{table}: no model {spec['model']}"
+            )
+
+
+def test_the_tableau_exposure_lists_the_extracted_marts(manifest: dict) -> None:
+    exposure = manifest["exposures"]["exposure.wattlake.tableau_extract"]
+    assert sorted(exposure["depends_on"]["nodes"]) == sorted(
+        f"model.wattlake.{table}" for table in EXTRACT_TABLES
+    )
