@@ -89,7 +89,7 @@ peak_hours as (
         restated_hours.hour_start_local,
         row_number() over (
             partition by restated_hours.{{ group_column }}, restated_hours.reading_date_local
-            order by restated_hours.avg_demand_kw desc, restated_hours.hour_start_utc
+            order by restated_hours.avg_demand_kw desc, restated_hours.hour_start_utc asc
         ) as demand_rank
     from restated_hours
 ),
@@ -164,7 +164,7 @@ peak_days as (
         restated.peak_hour_start_local,
         row_number() over (
             partition by restated.{{ group_column }}, restated.reading_month_local
-            order by restated.peak_hourly_demand_kw desc, restated.reading_date_local
+            order by restated.peak_hourly_demand_kw desc, restated.reading_date_local asc
         ) as demand_rank
     from restated
 ),

@@ -36,7 +36,9 @@ usable as (
     from validated
     where
         validated.quarantine_reason is null
-        and {{ wattlake.restated_rows(ref('int_readings_validated'), 'reading_date', alias='validated') }}
+        and {{ wattlake.restated_rows(
+            ref('int_readings_validated'), 'reading_date', alias='validated'
+        ) }}
 ),
 
 ranked as (

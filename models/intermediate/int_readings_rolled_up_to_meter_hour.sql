@@ -6,7 +6,9 @@
 
     Incremental by UTC reading date, like the clean readings it reads
     (macros/incremental_by.sql). -#}
-{{ config(**wattlake.incremental_by('reading_date', sort=['reading_date', 'site_id'], dist='site_id')) }}
+{{ config(**wattlake.incremental_by(
+    'reading_date', sort=['reading_date', 'site_id'], dist='site_id'
+)) }}
 
 with
 
@@ -39,7 +41,9 @@ located as {{ wattlake.not_materialized() }} (
         on cleaned.meter_id = meters.meter_id
     inner join sites
         on meters.site_id = sites.site_id
-    where {{ wattlake.restated_rows(ref('int_readings_cleaned'), 'reading_date', alias='cleaned') }}
+    where {{ wattlake.restated_rows(
+        ref('int_readings_cleaned'), 'reading_date', alias='cleaned'
+    ) }}
 ),
 
 -- Time zones are converted once per distinct (zone, interval start), not per
@@ -76,7 +80,8 @@ final as (
         cast(count(*) as {{ dbt.type_int() }}) as interval_count,
         cast(sum(located.interval_minutes) as {{ dbt.type_int() }}) as minutes_reported,
         cast(
-            sum(case when located.is_estimated then 1 else 0 end) as {{ dbt.type_int() }}
+            sum(case when located.is_estimated then 1 else 0 end)
+            as {{ dbt.type_int() }}
         ) as estimated_count,
         cast(sum(case when located.is_late then 1 else 0 end) as {{ dbt.type_int() }})
             as late_count,

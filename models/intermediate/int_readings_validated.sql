@@ -6,27 +6,20 @@
     dates that hold a batch not validated yet, and re-validates those holding
     readings quarantined for what the registry said (unknown meter, site or
     time zone, a negative or implausible value), because a later registry
-    delivery may know better. Duplicates are resolved downstream, across
+    delivery may know better. Rows get this run's stamp (restated_at_utc) only
+    when they may have changed: new batches and batches with such readings;
+    the other batches of a re-validated date keep theirs, so a late batch
+    restates only its own reading dates downstream. Duplicates are resolved downstream, across
     batches, in int_readings_cleaned. -#}
-{%- set engine_config = {
-    'athena': {
-        'incremental_strategy': 'insert_overwrite',
-        'partitioned_by': ['ingest_date'],
-    },
-    'redshift': {
-        'incremental_strategy': 'delete+insert',
-        'unique_key': ['ingest_date'],
-        'sort': ['ingest_date', 'meter_id'],
-        'dist': 'meter_id',
-    },
-}.get(target.type, {
-    'incremental_strategy': 'delete+insert',
-    'unique_key': ['ingest_date'],
-}) -%}
-{{ config(materialized='incremental', on_schema_change='fail', **engine_config) }}
+{{ config(**wattlake.incremental_by(
+    'ingest_date', sort=['ingest_date', 'meter_id'], dist='meter_id'
+)) }}
 
-{%- set estimated_codes = "'" ~ var('wattlake_estimated_quality_codes') | join("', '") ~ "'" %}
-{%- set registry_reasons = "('unknown_meter', 'unknown_site', 'unknown_time_zone', 'negative_energy', 'out_of_range')" %}
+{%- set estimated_codes =
+    "'" ~ var('wattlake_estimated_quality_codes') | join("', '") ~ "'" %}
+{%- set registry_reasons = "('" ~ [
+    'unknown_meter', 'unknown_site', 'unknown_time_zone', 'negative_energy', 'out_of_range'
+] | join("', '") ~ "')" %}
 
 with
 
@@ -46,11 +39,23 @@ site_types as (
     select * from {{ ref('site_types') }}
 ),
 
+-- the layout checker indents a Jinja block's CTEs differently in each branch
+-- noqa: disable=LT02
 {% if is_incremental() %}
+-- batches validated by earlier runs, with their stamp: re-validating a batch
+-- whose readings cannot have changed keeps its stamp, so the models downstream
+-- do not restate its dates
 validated_batches as (
-    select distinct
-        validated.batch_id
+    select
+        validated.batch_id,
+        max(validated.restated_at_utc) as restated_at_utc,
+        max(
+            case
+                when validated.quarantine_reason in {{ registry_reasons }} then 1 else 0
+            end
+        ) as has_registry_quarantine
     from {{ this }} as validated
+    group by validated.batch_id
 ),
 
 landed_batches as (
@@ -83,6 +88,7 @@ pending as {{ wattlake.not_materialized() }} (
         )
     {% endif %}
 ),
+-- noqa: enable=LT02
 
 located as {{ wattlake.not_materialized() }} (
     select
@@ -150,7 +156,10 @@ dst_repaired as (
         dst_shifted.*,
         case
             when
-                {{ wattlake.local_timestamp(dbt.dateadd('hour', -1, 'dst_shifted.local_candidate_utc'), 'dst_shifted.time_zone') }}
+                {{ wattlake.local_timestamp(
+                    dbt.dateadd('hour', -1, 'dst_shifted.local_candidate_utc'),
+                    'dst_shifted.time_zone'
+                ) }}
                 = dst_shifted.reading_start_utc
                 then {{ dbt.dateadd('hour', -1, 'dst_shifted.local_candidate_utc') }}
             else dst_shifted.local_candidate_utc
@@ -191,7 +200,10 @@ timed as (
         case
             when
                 dst_repaired.label_occurrence > 1
-                and {{ wattlake.local_timestamp(dbt.dateadd('hour', 1, 'dst_repaired.first_occurrence_utc'), 'dst_repaired.time_zone') }}
+                and {{ wattlake.local_timestamp(
+                    dbt.dateadd('hour', 1, 'dst_repaired.first_occurrence_utc'),
+                    'dst_repaired.time_zone'
+                ) }}
                 = dst_repaired.reading_start_utc
                 then {{ dbt.dateadd('hour', 1, 'dst_repaired.first_occurrence_utc') }}
             else dst_repaired.first_occurrence_utc
@@ -223,7 +235,9 @@ checked as (
         case
             when timed.quality_code in ({{ estimated_codes }}) then true
             when timed.quality_code is null then false
-            else upper({{ wattlake.trimmed('timed.quality_code') }}) in ({{ estimated_codes }})
+            else
+                upper({{ wattlake.trimmed('timed.quality_code') }})
+                in ({{ estimated_codes }})
         end as is_estimated,
         timed.reading_start_as_delivered,
         timed.value_as_delivered,
@@ -241,7 +255,8 @@ checked as (
                 then 'invalid_interval'
             when
                 timed.unit_as_delivered is null
-                or {{ wattlake.trimmed('timed.unit_as_delivered') }} not in ('kWh', 'Wh', 'kW')
+                or {{ wattlake.trimmed('timed.unit_as_delivered') }}
+                not in ('kWh', 'Wh', 'kW')
                 then 'unknown_unit'
             when timed.energy_kwh is null then 'unparseable_value'
             when timed.registered_meter_id is null then 'unknown_meter'
@@ -284,23 +299,42 @@ final as (
         checked.batch_id,
         checked.source_line,
         checked.received_at_utc,
-        -- the text as delivered, kept for quarantined rows (the raw file has it for all)
-        case when checked.quarantine_reason is not null then checked.source_file end
-            as source_file,
-        case when checked.quarantine_reason is not null then checked.reading_start_as_delivered end
-            as reading_start_as_delivered,
-        case when checked.quarantine_reason is not null then checked.value_as_delivered end
-            as value_as_delivered,
-        case when checked.quarantine_reason is not null then checked.unit_as_delivered end
-            as unit_as_delivered,
-        case when checked.quarantine_reason is not null then checked.raw_line end
-            as raw_line,
-        case when checked.quarantine_reason is not null then checked.parse_error end
-            as parse_error,
-        {{ wattlake.run_timestamp() }} as restated_at_utc,
+        -- the text as delivered, for quarantined rows (the raw file has it for all)
+        case
+            when checked.quarantine_reason is not null then checked.source_file
+        end as source_file,
+        case
+            when checked.quarantine_reason is not null
+                then checked.reading_start_as_delivered
+        end as reading_start_as_delivered,
+        case
+            when checked.quarantine_reason is not null then checked.value_as_delivered
+        end as value_as_delivered,
+        case
+            when checked.quarantine_reason is not null then checked.unit_as_delivered
+        end as unit_as_delivered,
+        case
+            when checked.quarantine_reason is not null then checked.raw_line
+        end as raw_line,
+        case
+            when checked.quarantine_reason is not null then checked.parse_error
+        end as parse_error,
+        {% if is_incremental() -%}
+            case
+                when validated_batches.has_registry_quarantine = 0
+                    then validated_batches.restated_at_utc
+                else {{ wattlake.run_timestamp() }}
+            end
+        {%- else -%}
+            {{ wattlake.run_timestamp() }}
+        {%- endif %} as restated_at_utc,
         -- the partition column goes last (Athena requires it)
         checked.ingest_date
     from checked
+    {% if is_incremental() -%}
+        left join validated_batches
+            on checked.batch_id = validated_batches.batch_id
+    {%- endif %}
 )
 
 select * from final

@@ -53,7 +53,7 @@ peak_hours as (
         restated.hour_start_local,
         row_number() over (
             partition by restated.site_id, restated.reading_date_local
-            order by restated.avg_demand_kw desc, restated.hour_start_utc
+            order by restated.avg_demand_kw desc, restated.hour_start_utc asc
         ) as demand_rank
     from restated
 ),

@@ -1,6 +1,8 @@
 {#- One row per site, UTC clock hour and local date. Incremental by UTC reading
     date (macros/incremental_by.sql). -#}
-{{ config(**wattlake.incremental_by('reading_date', sort=['reading_date', 'site_id'], dist='site_id')) }}
+{{ config(**wattlake.incremental_by(
+    'reading_date', sort=['reading_date', 'site_id'], dist='site_id'
+)) }}
 
 with
 
@@ -20,7 +22,9 @@ restated as (
     select hourly.*
     from hourly
     -- the meter hours are the stored upstream: their stamps say what changed
-    where {{ wattlake.restated_rows(ref('int_readings_rolled_up_to_meter_hour'), 'reading_date', alias='hourly') }}
+    where {{ wattlake.restated_rows(
+        ref('int_readings_rolled_up_to_meter_hour'), 'reading_date', alias='hourly'
+    ) }}
 ),
 
 calendar as (
@@ -51,7 +55,9 @@ final as (
         -- outside the site type's opening hours (null for types that have none)
         case
             when site_types.opens_at_hour is null then null
-            when calendar.iso_weekday_local > 5 and not site_types.opens_on_weekends then true
+            when
+                calendar.iso_weekday_local > 5 and not site_types.opens_on_weekends
+                then true
             when calendar.hour_of_day_local < site_types.opens_at_hour then true
             when calendar.hour_of_day_local >= site_types.closes_at_hour then true
             else false

@@ -17,7 +17,9 @@ sites as (
 restated as {{ wattlake.not_materialized() }} (
     select daily.*
     from daily
-    where {{ wattlake.restated_rows(ref('fct_site_daily_usage'), 'reading_month_local', alias='daily') }}
+    where {{ wattlake.restated_rows(
+        ref('fct_site_daily_usage'), 'reading_month_local', alias='daily'
+    ) }}
 ),
 
 peak_days as (
@@ -27,7 +29,9 @@ peak_days as (
         restated.peak_hour_start_local,
         row_number() over (
             partition by restated.site_id, restated.reading_month_local
-            order by restated.peak_hourly_demand_kw desc, restated.reading_date_local
+            order by
+                restated.peak_hourly_demand_kw desc,
+                restated.reading_date_local asc
         ) as demand_rank
     from restated
 ),
@@ -68,7 +72,7 @@ final as (
             dbt.dateadd('month', 1, 'monthly_totals.reading_month_local'),
             'day'
         ) }} as {{ dbt.type_int() }}) as days_in_month,
-        -- coverage of the days reported, weighted by their hours; missing days count as 0
+        -- coverage of the days reported, weighted by their hours; a missing day is 0
         monthly_totals.coverage_pct_hours / (24.0 * {{ dbt.datediff(
             'monthly_totals.reading_month_local',
             dbt.dateadd('month', 1, 'monthly_totals.reading_month_local'),

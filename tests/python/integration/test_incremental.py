@@ -1,0 +1,151 @@
+"""Late data and incremental runs, end to end with the real CLI.
+
+The fixture lake's late batches (`*_late<day>`, parts of a day's readings
+delivered days later) are held back: the lake is landed and transformed
+without them, then they arrive, are landed, and `wattlake transform` runs
+incrementally. A full refresh of the same lake into another warehouse must
+give exactly the same rows in every incremental model, and the incremental
+run must have restated only the days and months the late readings fall on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from pipeline import run_cli
+
+STAMP = "restated_at_utc"  # when a run wrote the row: differs between runs by design
+
+
+def incremental_tables(warehouse: Path) -> list[str]:
+    """The tables incremental models write: every one carries the restatement stamp."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute(
+            "select table_name from information_schema.columns "
+            "where table_schema = 'main' and column_name = ? "
+            "and table_name in (select table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE') order by 1",
+            [STAMP],
+        ).fetchall()
+    return [name for (name,) in rows]
+
+
+def rows(warehouse: Path, table: str) -> pd.DataFrame:
+    """A table's rows without the stamp, in a stable order."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        frame = connection.execute(f"select * exclude ({STAMP}) from main.{table}").df()
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def latest_stamped(warehouse: Path, table: str, column: str) -> set:
+    """Values of `column` on the rows the latest run wrote."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        found = connection.execute(
+            f"select distinct {column} from main.{table} "
+            f"where {STAMP} = (select max({STAMP}) from main.{table})"
+        ).fetchall()
+    return {pd.Timestamp(value).date() for (value,) in found}
+
+
+@pytest.fixture(scope="module")
+def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("late-arrival")
+    run_cli(["simulate"], tmp)
+    landing = tmp / "lake" / "landing" / "metering"
+    late = sorted(landing.glob("*_late*"))
+    assert late, "the fixture lake has no late batch to hold back"
+    held = tmp / "held"
+    held.mkdir()
+    for delivery in late:
+        delivery.rename(held / delivery.name)  # rename keeps the file's times
+
+    run_cli(["land"], tmp)
+    run_cli(["transform"], tmp)
+    warehouse = tmp / "warehouse" / "wattlake.duckdb"
+    before = rows(warehouse, "fct_site_daily_usage")
+
+    for delivery in held.iterdir():
+        delivery.rename(landing / delivery.name)
+    run_cli(["land"], tmp)
+    run_cli(["transform"], tmp)
+
+    full = tmp / "full" / "wattlake.duckdb"
+    run_cli(
+        ["transform", "--", "--full-refresh"],
+        tmp,
+        extra_env={"WATTLAKE_WAREHOUSE": str(full)},
+    )
+    late_starts = pd.concat(
+        pq.read_table(path, columns=["reading_start"]).to_pandas()
+        for path in (tmp / "lake" / "raw" / "readings").rglob("*_late*.parquet")
+    )
+    late_days = set(
+        pd.to_datetime(late_starts["reading_start"], utc=True, format="ISO8601").dt.date
+    )
+    return {
+        "incremental": warehouse,
+        "full": full,
+        "before": before,
+        "late_days_utc": late_days,
+    }
+
+
+def test_incremental_runs_end_where_a_full_refresh_does(late_arrival) -> None:
+    tables = incremental_tables(late_arrival["incremental"])
+    assert {
+        "int_readings_cleaned",
+        "fct_site_daily_usage",
+        "fct_area_monthly_usage",
+    } <= set(tables)
+    assert tables == incremental_tables(late_arrival["full"])
+    for table in tables:
+        incremental = rows(late_arrival["incremental"], table)
+        full = rows(late_arrival["full"], table)
+        assert len(incremental) == len(full), table
+        pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
+
+
+def test_the_late_batch_changes_the_days_it_falls_on(late_arrival) -> None:
+    before = late_arrival["before"].set_index(["site_id", "reading_date_local"])
+    after = rows(late_arrival["incremental"], "fct_site_daily_usage").set_index(
+        ["site_id", "reading_date_local"]
+    )
+    grown = after["energy_kwh"].sub(before["energy_kwh"], fill_value=0) > 1e-9
+    assert grown.any(), "the late readings added no energy"
+    days = {
+        pd.Timestamp(day).date()
+        for day in grown[grown].index.get_level_values("reading_date_local")
+    }
+    nearby = {
+        d + timedelta(days=k) for d in late_arrival["late_days_utc"] for k in (-1, 0, 1)
+    }
+    assert days <= nearby
+
+
+def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
+    warehouse = late_arrival["incremental"]
+    late = late_arrival["late_days_utc"]
+    # a UTC date's hours fall on that local date or the one before or after it
+    nearby = {d + timedelta(days=k) for d in late for k in (-1, 0, 1)}
+    restated_days = latest_stamped(
+        warehouse, "fct_site_daily_usage", "reading_date_local"
+    )
+    all_days = {
+        pd.Timestamp(day).date()
+        for (day,) in duckdb.connect(str(warehouse), read_only=True)
+        .execute("select distinct reading_date_local from main.fct_site_daily_usage")
+        .fetchall()
+    }
+    assert restated_days, "the incremental run restated nothing"
+    assert restated_days <= nearby
+    assert restated_days < all_days, "the incremental run restated every day"
+    assert latest_stamped(warehouse, "int_readings_cleaned", "reading_date") <= late
+    restated_months = latest_stamped(
+        warehouse, "fct_site_monthly_usage", "reading_month_local"
+    )
+    assert restated_months == {day.replace(day=1) for day in restated_days}
