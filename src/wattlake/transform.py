@@ -23,7 +23,8 @@ from wattlake.storage import Lake
 
 log = logging.getLogger(__name__)
 
-MART_TABLES = ("dim_sites", "fct_site_daily_usage", "fct_area_daily_usage")
+# the marts: what dashboards and analysts read (models/marts/)
+MART_PREFIXES = ("dim_", "fct_")
 
 
 class TransformError(RuntimeError):
@@ -197,7 +198,7 @@ def warehouse_lake(settings: Settings) -> str | None:
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:
-    """Rows in each mart of the local warehouse (missing marts are left out)."""
+    """Rows in each mart (`dim_*`, `fct_*` table) of the local warehouse."""
     import duckdb
 
     if not settings.warehouse.exists():
@@ -208,8 +209,8 @@ def mart_row_counts(settings: Settings) -> dict[str, int]:
             table: connection.execute(f"select count(*) from main.{table}").fetchone()[
                 0
             ]
-            for table in MART_TABLES
-            if table in existing
+            for table in sorted(existing)
+            if table.startswith(MART_PREFIXES)
         }
 
 
