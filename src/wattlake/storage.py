@@ -12,15 +12,24 @@ The layout (identical on disk and in S3) is fixed by DESIGN.md::
 `<lake>` is a local directory or `s3://bucket/prefix`, optionally on an
 S3-compatible endpoint. Writes are atomic per object: a local file is written
 to a temporary name and renamed; an S3 PUT is atomic by itself.
+
+Every object has a modification time, which landing records as the time a
+delivery arrived: a local file's mtime; in S3 the object's `LastModified`,
+unless the writer stored another time in the object's `sent-at` metadata
+(`x-amz-meta-sent-at`, ISO 8601 with an offset), because S3 sets
+`LastModified` itself at upload and nobody can set it to another time.
+`read_object` returns the time with the bytes, from the same read (one GET,
+or one open file), so it costs no request or file lookup of its own.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +41,12 @@ SOURCE_TABLES = {"metering": "readings", "weather": "weather", "tariffs": "tarif
 REGISTRY_SOURCE = "registry"
 REGISTRY_TABLES = ("sites", "meters")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$")
+# S3 user metadata (x-amz-meta-sent-at) standing in for LastModified, which
+# only S3 can set; written by `write_bytes(..., modified=...)`.
+MODIFIED_METADATA = "sent-at"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+log = logging.getLogger(__name__)
 
 
 class LakeError(ValueError):
@@ -64,9 +79,20 @@ class Delivery:
         raise LakeError(f"{self.uri}: unknown source {self.source!r} (known: {known})")
 
 
+@dataclass(frozen=True)
+class LakeObject:
+    """An object's bytes and when it was last modified (UTC), from one read."""
+
+    data: bytes
+    modified: datetime
+
+
 class _Store(Protocol):
     def read_bytes(self, uri: str) -> bytes: ...
-    def write_bytes(self, uri: str, data: bytes) -> None: ...
+    def read_object(self, uri: str) -> LakeObject: ...
+    def write_bytes(
+        self, uri: str, data: bytes, modified: datetime | None = None
+    ) -> None: ...
     def exists(self, uri: str) -> bool: ...
     def list(self, prefix: str) -> list[str]: ...
     def delete(self, uri: str) -> None: ...
@@ -76,7 +102,27 @@ class _LocalStore:
     def read_bytes(self, uri: str) -> bytes:
         return Path(uri).read_bytes()
 
-    def write_bytes(self, uri: str, data: bytes) -> None:
+    def read_object(self, uri: str) -> LakeObject:
+        # One stat of the open file gives its size and mtime (the time of
+        # these very bytes, even if the path is replaced meanwhile); reading
+        # at the OS level makes no other call (fewer than Path.read_bytes).
+        fd = os.open(uri, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            status = os.fstat(fd)
+            chunks = []
+            want = status.st_size + 1  # all of it, and a byte more to see the end
+            while chunk := os.read(fd, want):
+                chunks.append(chunk)
+                want = 1 << 16  # the file grew: read on to its end
+        finally:
+            os.close(fd)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        modified = _EPOCH + timedelta(microseconds=status.st_mtime_ns // 1000)
+        return LakeObject(data, modified)
+
+    def write_bytes(
+        self, uri: str, data: bytes, modified: datetime | None = None
+    ) -> None:
         path = Path(uri)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -85,6 +131,10 @@ class _LocalStore:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+            if modified is not None:
+                # set before the rename: the file appears with its time
+                ns = _epoch_ns(modified)
+                os.utime(tmp, ns=(ns, ns))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -132,9 +182,37 @@ class _S3Store:
         except self.client.exceptions.NoSuchKey as exc:
             raise FileNotFoundError(uri) from exc
 
-    def write_bytes(self, uri: str, data: bytes) -> None:
+    def read_object(self, uri: str) -> LakeObject:
         bucket, key = self.split(uri)
-        self.client.put_object(Bucket=bucket, Key=key, Body=data)
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key)
+        except self.client.exceptions.NoSuchKey as exc:
+            raise FileNotFoundError(uri) from exc
+        data = response["Body"].read()
+        modified = response["LastModified"].astimezone(UTC)
+        sent_at = response.get("Metadata", {}).get(MODIFIED_METADATA)
+        if sent_at is not None:
+            try:
+                modified = _aware(datetime.fromisoformat(sent_at), uri)
+            except (ValueError, LakeError):
+                log.warning(
+                    "%s: metadata %s=%r is not an ISO 8601 time with an offset; "
+                    "using the object's LastModified %s instead",
+                    uri,
+                    MODIFIED_METADATA,
+                    sent_at,
+                    modified.isoformat(),
+                )
+        return LakeObject(data, modified)
+
+    def write_bytes(
+        self, uri: str, data: bytes, modified: datetime | None = None
+    ) -> None:
+        bucket, key = self.split(uri)
+        extra = {}
+        if modified is not None:
+            extra["Metadata"] = {MODIFIED_METADATA: _aware(modified, uri).isoformat()}
+        self.client.put_object(Bucket=bucket, Key=key, Body=data, **extra)
 
     def exists(self, uri: str) -> bool:
         bucket, key = self.split(uri)
@@ -297,9 +375,32 @@ class Lake:
         """Read a whole object."""
         return self._store.read_bytes(self._inside(uri))
 
-    def write_bytes(self, uri: str, data: bytes) -> None:
-        """Write a whole object atomically (readers see the old or the new one)."""
-        self._store.write_bytes(self._inside(uri), data)
+    def read_object(self, uri: str) -> LakeObject:
+        """Read a whole object and when it was last modified, in one read.
+
+        The time is a local file's mtime, or an S3 object's `sent-at`
+        metadata when its writer set one (a time that is not ISO 8601 with an
+        offset is logged and ignored), else its `LastModified`.
+        """
+        return self._store.read_object(self._inside(uri))
+
+    def write_bytes(
+        self, uri: str, data: bytes, modified: datetime | None = None
+    ) -> None:
+        """Write a whole object atomically (readers see the old or the new one).
+
+        Args:
+            uri: where, inside the lake.
+            data: the whole object.
+            modified: the modification time to give it (timezone-aware;
+                default: now). A local file gets it as its mtime; S3 sets
+                `LastModified` itself, so the time goes into the object's
+                `sent-at` metadata, which `read_object` prefers.
+
+        """
+        if modified is not None:
+            _aware(modified, uri)
+        self._store.write_bytes(self._inside(uri), data, modified)
 
     def exists(self, uri: str) -> bool:
         """Whether an object exists."""
@@ -317,6 +418,18 @@ class Lake:
         if uri != self.root and not uri.startswith(self.root + "/"):
             raise LakeError(f"{uri}: outside the lake {self.root}")
         return uri
+
+
+def _aware(moment: datetime, where: str) -> datetime:
+    """The same instant in UTC; a time without a UTC offset is refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise LakeError(f"{where}: modification time {moment} has no UTC offset")
+    return moment.astimezone(UTC)
+
+
+def _epoch_ns(moment: datetime) -> int:
+    """Nanoseconds since the Unix epoch (exact: no float rounding)."""
+    return (_aware(moment, "mtime") - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _check_batch_id(batch_id: str, where: str | None = None) -> None:

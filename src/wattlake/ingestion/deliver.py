@@ -8,6 +8,13 @@ under a new id, estimated values corrected by a later batch, part of a batch
 arriving days late in a batch of its own, rows out of time order, malformed
 lines, a meter reporting Wh instead of kWh, and local wall-clock timestamps
 (no offset) on the days daylight saving time changes.
+
+Each batch also knows when it arrives in `landing/` (`Batch.arrives_at`): the
+simulator gives every delivery that modification time, which landing records
+as `received_at`. On time is `DELIVERY_DELAY` after the batch's period ends; a
+copy sent twice comes `RESEND_DELAY` after the original, a correction
+`CORRECTION_DELAY` after the batch it corrects, and a late part at
+`LATE_HOUR` o'clock (local time) on its late day.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from __future__ import annotations
 import gzip
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +41,11 @@ COLUMNS = (
     "unit",
     "quality_code",
 )
+# When deliveries arrive (see the module docstring).
+DELIVERY_DELAY = timedelta(minutes=5)
+RESEND_DELAY = timedelta(hours=1)
+CORRECTION_DELAY = timedelta(hours=6)
+LATE_HOUR = 12
 
 
 @dataclass
@@ -53,6 +66,7 @@ class Batch:
     local_time: bool = (
         False  # written in local wall-clock time without offset (a fault)
     )
+    arrives_at: datetime | None = None  # when it arrives in landing/ (aware)
 
     def take(self, index: np.ndarray, batch_id: str | None = None) -> Batch:
         """A batch of some of these rows (in the order of `index`)."""
@@ -67,6 +81,7 @@ class Batch:
             malformed=self.malformed[index],
             utc_offset_s=self.utc_offset_s[index],
             local_time=self.local_time,
+            arrives_at=self.arrives_at,
         )
 
     @property
@@ -138,31 +153,39 @@ def apply_faults(
     faults: Faults,
     rng: np.random.Generator,
     log: FaultLog,
-    late_day: date | None,
+    late_at: datetime | None,
     local_time_export: bool,
 ) -> list[Batch]:
     """Turn one clean batch into what the head-end actually sends (one or more batches).
 
     Args:
-        late_day: the day a late part would arrive (None: nothing may be late).
+        batch: the batch, with `arrives_at` set to when it arrives on time.
+        faults: the city's fault rates.
+        rng: the batch's random stream.
+        log: ground truth of the faults, added to.
+        late_at: when a late part would arrive, in the area's time zone (its
+            local date names the late batch; None: nothing may be late).
         local_time_export: the head-end writes this batch in local wall-clock
             time without offset (as some do around a DST change).
     """
+    if batch.arrives_at is None:
+        raise ValueError(f"batch {batch.batch_id}: arrives_at is not set")
     out: list[Batch] = []
     rows = np.arange(batch.rows)
     missing = rng.random(batch.rows) < faults.missing_row_share
     if missing.any():
         log.add("missing_interval", batch, rows[missing], "reading never sent")
     keep = rows[~missing]
-    if late_day is not None and rng.random() < faults.late_batch_share and keep.size:
+    if late_at is not None and rng.random() < faults.late_batch_share and keep.size:
         meters = np.unique(batch.site_index[keep])
         chosen = rng.choice(
             meters, size=max(1, int(len(meters) * rng.uniform(0.1, 0.4))), replace=False
         )
         is_late = np.isin(batch.site_index[keep], chosen)
         late, keep = keep[is_late], keep[~is_late]
-        late_batch = batch.take(late, f"{batch.batch_id}_late{late_day:%Y%m%d}")
-        days = (late_day - _batch_day(batch)).days
+        late_batch = batch.take(late, f"{batch.batch_id}_late{late_at:%Y%m%d}")
+        late_batch.arrives_at = late_at
+        days = (late_at.date() - _batch_day(batch)).days
         log.add(
             "late_delivery", late_batch, np.arange(late_batch.rows), f"{days} days late"
         )
@@ -177,6 +200,7 @@ def apply_faults(
         cells = np.flatnonzero(rng.random(sent.rows) < rng.uniform(0.05, 0.2))
         if cells.size:
             correction = sent.take(cells, f"{batch.batch_id}_correction")
+            correction.arrives_at = batch.arrives_at + CORRECTION_DELAY
             sent.kwh[cells] = np.round(
                 sent.kwh[cells] * rng.uniform(0.3, 3.0, cells.size), 4
             )
@@ -211,6 +235,7 @@ def apply_faults(
         out.insert(0, sent)
         if rng.random() < faults.exact_duplicate_batch_share:
             resend = sent.take(np.arange(sent.rows), f"{batch.batch_id}_resend")
+            resend.arrives_at = batch.arrives_at + RESEND_DELAY
             log.add("duplicate_batch", resend, None, f"copy of {batch.batch_id}")
             out.append(resend)
     return out
@@ -225,6 +250,21 @@ def late_arrival(day: date, last_day: date, rng: np.random.Generator) -> date | 
     if day >= last_day:
         return None
     return min(day + timedelta(days=int(rng.integers(1, 6))), last_day)
+
+
+def late_arrival_time(day: date, time_zone: str) -> datetime:
+    """When a late part arrives on its late `day`: `LATE_HOUR` o'clock, local time."""
+    return datetime(day.year, day.month, day.day, LATE_HOUR, tzinfo=ZoneInfo(time_zone))
+
+
+def on_time_arrival(period_end: datetime) -> datetime:
+    """When a batch whose period ends at `period_end` arrives on time (in UTC)."""
+    return period_end.astimezone(UTC) + DELIVERY_DELAY
+
+
+def local_midnight(day: date, time_zone: str) -> datetime:
+    """The start of a local day (a moment, with its UTC offset)."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(time_zone))
 
 
 # ----------------------------------------------------------------- encoding

@@ -6,7 +6,10 @@ would have delivered: readings in `landing/metering/` (one batch per UTC month),
 weather observations in `landing/weather/` (same months) and the sites and
 meters it names in `landing/registry/`, each as a Parquet file of text columns
 following the data contracts of `wattlake.ingestion.formats`. It then lands
-those deliveries with the landing code every delivery goes through.
+those deliveries with the landing code every delivery goes through. The
+export arrived when its file was last modified (downloaded, copied or
+written): each delivery gets that modification time, so landing records it as
+the batches' `received_at` (and `ingest_date`).
 
 Nothing is lost on the way:
 
@@ -41,7 +44,7 @@ import time
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -664,10 +667,11 @@ def parquet_bytes(table: pa.Table) -> bytes:
 def deliver_and_land(
     lake: Lake, batches: list[Batch], received_at: datetime
 ) -> list[BatchOutcome]:
-    """Write the batches into `landing/` and land each one.
+    """Write the batches into `landing/`, modified at `received_at`, and land each one.
 
     A batch whose delivery is already in `landing/` with the same rows is not
-    written again (landing then skips it: same bytes, same checksum).
+    written again (landing then skips it: same bytes, same checksum); if it
+    was never landed, it lands with its own modification time.
 
     Raises:
         ImportConflict: `landing/` holds other rows under one of the batch ids;
@@ -694,9 +698,9 @@ def deliver_and_land(
     outcomes = []
     for batch, uri, payload in planned:
         if payload is not None:
-            lake.write_bytes(uri, payload)
+            lake.write_bytes(uri, payload, modified=received_at)
         try:
-            manifest = land_delivery(lake, lake.parse_delivery(uri), received_at)
+            manifest = land_delivery(lake, lake.parse_delivery(uri))
         except LandingConflict as exc:
             outcomes.append(
                 BatchOutcome(batch.batch_id, batch.source, 0, CONFLICT, str(exc))
@@ -728,7 +732,7 @@ def _same_rows(payload: bytes, table: pa.Table) -> bool:
 
 # ----------------------------------------------------------------------- entry
 def import_export(
-    lake: Lake, path: Path, mapping: Mapping, now: datetime | None = None
+    lake: Lake, path: Path, mapping: Mapping, received_at: datetime | None = None
 ) -> ImportReport:
     """Import one export: read, convert, deliver into `landing/`, land.
 
@@ -736,7 +740,8 @@ def import_export(
         lake: the lake to deliver into.
         path: the export file (CSV, optionally gzip-compressed).
         mapping: how to read it (see `wattlake.ingestion.mapping`).
-        now: the landing time (default: the current time).
+        received_at: when the export arrived (default: the export file's
+            modification time).
 
     Raises:
         ExportError: the export cannot be read; the message names the file
@@ -762,7 +767,9 @@ def import_export(
         len(batches),
         time.perf_counter() - started,
     )
-    outcomes = deliver_and_land(lake, batches, now or datetime.now(UTC))
+    if received_at is None:
+        received_at = modification_time(path)
+    outcomes = deliver_and_land(lake, batches, received_at)
     width = 1 if mapping.layout == "long" else len(mapping.value_columns)
     report = ImportReport(
         export=str(path),
@@ -785,6 +792,14 @@ def import_export(
     )
     _check_accounting(report)
     return report
+
+
+def modification_time(path: Path) -> datetime:
+    """When a file was last modified, in UTC (to the microsecond)."""
+    nanoseconds = path.stat().st_mtime_ns
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+        microseconds=nanoseconds // 1000
+    )
 
 
 def _check_accounting(report: ImportReport) -> None:

@@ -6,6 +6,13 @@ cannot be read is not landed; its manifest says `rejected` with the reason and
 the file stays in `landing/`, so nothing is lost. The raw file is written
 first and the manifest last: a batch counts as landed once its manifest exists.
 
+A batch's `received_at` is when its delivery arrived in `landing/`: the
+delivery object's modification time (a local file's mtime; in S3 its
+`sent-at` metadata when the sender set one, else `LastModified`), read with
+the delivery itself. Its UTC date is the batch's `ingest_date` in `raw/`. The
+first landing records it: landing the same bytes again, even with another
+modification time, changes nothing.
+
 `land_pending` lands deliveries in worker processes, one delivery at a time
 each (`WATTLAKE_LAND_WORKERS`, default: the usable cores), so memory stays
 bounded by the workers' deliveries whatever the size of the backlog.
@@ -82,15 +89,24 @@ class LandingReport:
 
 
 def land_delivery(
-    lake: Lake, delivery: Delivery, received_at: datetime
+    lake: Lake, delivery: Delivery, received_at: datetime | None = None
 ) -> Manifest | None:
     """Land one delivery; return its new manifest, or None if already landed.
 
+    Args:
+        lake: the lake.
+        delivery: the file in `landing/`.
+        received_at: when it arrived, timezone-aware (default: the delivery
+            object's modification time, see `Lake.read_object`).
+
     Raises:
         LandingConflict: the batch id was landed with a different checksum.
+        ValueError: `received_at` has no UTC offset.
 
     """
-    payload = lake.read_bytes(delivery.uri)
+    stored = lake.read_object(delivery.uri)
+    payload = stored.data
+    received_at = _utc(received_at or stored.modified)
     checksum = hashlib.sha256(payload).hexdigest()
     previous = read_manifest(lake, delivery.batch_id)
     if previous is not None:
@@ -150,13 +166,14 @@ def land_delivery(
 
 
 def land_pending(
-    lake: Lake, now: datetime | None = None, workers: int | None = None
+    lake: Lake, received_at: datetime | None = None, workers: int | None = None
 ) -> LandingReport:
     """Land every delivery in `landing/` that has no manifest yet.
 
     Args:
         lake: the lake to land in.
-        now: the `received_at` of every batch (default: when each is landed).
+        received_at: the `received_at` of every batch (default: each delivery
+            object's modification time: when it arrived).
         workers: processes landing deliveries side by side (default:
             `land_workers()`); 1 lands them in this process.
 
@@ -166,9 +183,9 @@ def land_pending(
     deliveries = lake.deliveries()
     workers = min(land_workers() if workers is None else workers, len(deliveries))
     outcomes = (
-        _land_in_workers(lake, deliveries, now, workers)
+        _land_in_workers(lake, deliveries, received_at, workers)
         if workers > 1
-        else (_land_one(lake, delivery, now) for delivery in deliveries)
+        else (_land_one(lake, delivery, received_at) for delivery in deliveries)
     )
     step = max(1, len(deliveries) // 10)
     for number, outcome in enumerate(outcomes, start=1):
@@ -254,29 +271,41 @@ def raw_parquet(
 
 
 def _land_one(
-    lake: Lake, delivery: Delivery, now: datetime | None
+    lake: Lake, delivery: Delivery, received_at: datetime | None
 ) -> Manifest | LandingConflict | None:
     try:
-        return land_delivery(lake, delivery, now or datetime.now(UTC))
+        return land_delivery(lake, delivery, received_at)
     except LandingConflict as exc:
         return exc
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"received_at {moment} has no UTC offset")
+    return moment.astimezone(UTC)
 
 
 _worker_lakes: dict[tuple[str, str | None], Lake] = {}
 
 
 def _land_in_worker(
-    root: str, endpoint_url: str | None, delivery: Delivery, now: datetime | None
+    root: str,
+    endpoint_url: str | None,
+    delivery: Delivery,
+    received_at: datetime | None,
 ) -> Manifest | LandingConflict | None:
     """Land one delivery in a worker process (which keeps its own lake client)."""
     lake = _worker_lakes.get((root, endpoint_url))
     if lake is None:
         lake = _worker_lakes[(root, endpoint_url)] = Lake(root, endpoint_url)
-    return _land_one(lake, delivery, now)
+    return _land_one(lake, delivery, received_at)
 
 
 def _land_in_workers(
-    lake: Lake, deliveries: list[Delivery], now: datetime | None, workers: int
+    lake: Lake,
+    deliveries: list[Delivery],
+    received_at: datetime | None,
+    workers: int,
 ) -> Iterator[Manifest | LandingConflict | None]:
     """Outcomes in delivery order; each worker holds one delivery at a time."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=_start_method()) as pool:
@@ -285,7 +314,7 @@ def _land_in_workers(
             repeat(lake.root),
             repeat(lake.endpoint_url),
             deliveries,
-            repeat(now),
+            repeat(received_at),
         )
 
 

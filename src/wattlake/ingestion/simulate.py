@@ -12,6 +12,14 @@ What it writes (all deterministic for a seed, whatever the number of workers):
     _truth/{sites,anomalies,faults,registry_changes,weather_events}.parquet
         ground truth for evaluation; the pipeline never reads it
 
+Each delivery's modification time is when it would have arrived (landing
+records it as `received_at`): readings `DELIVERY_DELAY` after their day
+(local midnight) or UTC hour ends, late parts, re-sent copies and corrections
+as deliver.py says; weather after its UTC day ends; a registry snapshot at
+the start of its day (local time of the first area), before any reading of
+that day. On S3, where only S3 sets LastModified, the time goes into each
+object's `sent-at` metadata, which landing prefers (see wattlake.storage).
+
 Days are simulated in parallel worker processes; each (area, day) draws from
 its own random stream, so the output does not depend on how work is split.
 """
@@ -24,7 +32,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -48,6 +56,9 @@ from wattlake.ingestion.deliver import (
     encode,
     encode_table,
     late_arrival,
+    late_arrival_time,
+    local_midnight,
+    on_time_arrival,
 )
 from wattlake.ingestion.load import day_clock, simulate_day
 from wattlake.ingestion.sites import (
@@ -167,8 +178,10 @@ def simulate(
     )
     written = unchanged = readings = 0
     faults = FaultLog()
-    for source, batch_id, fmt, payload in _reference_deliveries(_WORLD, days):
-        outcome = _write(lake, source, batch_id, fmt, payload)
+    for source, batch_id, fmt, payload, arrives_at in _reference_deliveries(
+        _WORLD, days
+    ):
+        outcome = _write(lake, source, batch_id, fmt, payload, arrives_at)
         written, unchanged = written + outcome, unchanged + (1 - outcome)
 
     workers = workers or min(os.cpu_count() or 1, 4)
@@ -271,14 +284,21 @@ def _simulate_day(day: date) -> _DayResult:
                 utc_offset_s=np.tile(clock.utc_offset_s, rows.size),
             )
             true_start = np.tile(clock.starts_utc, rows.size)
-            for part in _split(batch, area.batch, true_start):
+            day_end = local_midnight(day + timedelta(days=1), area.time_zone)
+            for part, period_end in _split(batch, area.batch, true_start, day_end):
+                part.arrives_at = on_time_arrival(period_end)
                 fault_rng = np.random.default_rng(
                     [world.seed, 3, area_number, day.toordinal(), _hour_of(part)]
                 )
                 local_time = dst_day and area_number == world.dst_local_area
                 late_day = late_arrival(day, last_day, fault_rng)
+                late_at = (
+                    None
+                    if late_day is None
+                    else late_arrival_time(late_day, area.time_zone)
+                )
                 for sent in apply_faults(
-                    part, city.faults, fault_rng, faults, late_day, local_time
+                    part, city.faults, fault_rng, faults, late_at, local_time
                 ):
                     payload = encode(sent, area.delivery_format, scale.interval_minutes)
                     outcome = _write(
@@ -287,6 +307,7 @@ def _simulate_day(day: date) -> _DayResult:
                         sent.batch_id,
                         area.delivery_format,
                         payload,
+                        sent.arrives_at,
                     )
                     written, unchanged = written + outcome, unchanged + (1 - outcome)
     return _DayResult(
@@ -294,16 +315,24 @@ def _simulate_day(day: date) -> _DayResult:
     )
 
 
-def _split(batch: Batch, size: str, true_start: np.ndarray) -> list[Batch]:
-    """One batch a day, or one per UTC hour (by the true time of each reading)."""
+def _split(
+    batch: Batch, size: str, true_start: np.ndarray, day_end: datetime
+) -> list[tuple[Batch, datetime]]:
+    """One batch a day, or one per UTC hour (by the true time of each reading).
+
+    Each with the end of its period: `day_end` (the local midnight after the
+    day), or the end of its UTC hour.
+    """
     if size == "day":
-        return [batch]
+        return [(batch, day_end)]
     hours = true_start.astype("datetime64[h]")
     parts = []
     for hour in np.unique(hours):
         index = np.flatnonzero(hours == hour)
         stamp = np.datetime_as_string(hour, unit="h").replace("-", "")
-        parts.append(batch.take(index, f"{batch.batch_id.rsplit('_', 1)[0]}_{stamp}"))
+        part = batch.take(index, f"{batch.batch_id.rsplit('_', 1)[0]}_{stamp}")
+        hour_end = hour.astype(datetime).replace(tzinfo=UTC) + timedelta(hours=1)
+        parts.append((part, hour_end))
     return parts
 
 
@@ -313,23 +342,31 @@ def _hour_of(batch: Batch) -> int:
 
 
 def _reference_deliveries(world: _World, days: list[date]):  # noqa: ANN202
-    """Registry snapshots and daily weather: (source, batch_id, format, payload)."""
+    """Registry snapshots and daily weather: (source, batch_id, format, payload, arrives_at).
+
+    A registry snapshot of a day arrives at its start (local time of the
+    city's first area), weather after its UTC day ends.
+    """
     city, sites, scale = world.city, world.sites, world.scale
+    registry_zone = city.areas[0].time_zone
     for day in registry_dates(sites, scale.start):
         site_columns, meter_columns = registry_snapshot(
             sites, city, day, scale.start, scale.interval_minutes
         )
+        arrives_at = on_time_arrival(local_midnight(day, registry_zone))
         yield (
             "registry",
             f"sites_{day:%Y%m%d}",
             "csv.gz",
             encode_table(site_columns, "csv.gz"),
+            arrives_at,
         )
         yield (
             "registry",
             f"meters_{day:%Y%m%d}",
             "csv.gz",
             encode_table(meter_columns, "csv.gz"),
+            arrives_at,
         )
     areas = np.arange(len(city.areas))
     for day in days:
@@ -347,11 +384,25 @@ def _reference_deliveries(world: _World, days: list[date]):  # noqa: ANN202
             f"weather_{day:%Y%m%d}",
             "csv.gz",
             encode_table(columns, "csv.gz"),
+            on_time_arrival(
+                datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+            ),
         )
 
 
-def _write(lake: Lake, source: str, batch_id: str, fmt: str, payload: bytes) -> int:
-    """Write a delivery; 1 if written, 0 if the same bytes were already there."""
+def _write(
+    lake: Lake,
+    source: str,
+    batch_id: str,
+    fmt: str,
+    payload: bytes,
+    arrives_at: datetime | None,
+) -> int:
+    """Write a delivery, modified when it arrives; 1 if written, 0 if already there.
+
+    A delivery already there with the same bytes is left alone, its
+    modification time too.
+    """
     uri = lake.landing(source, batch_id, fmt)
     if lake.exists(uri):
         if lake.read_bytes(uri) != payload:
@@ -361,7 +412,7 @@ def _write(lake: Lake, source: str, batch_id: str, fmt: str, payload: bytes) -> 
                 f"(WATTLAKE_LAKE) or delete {lake.root}."
             )
         return 0
-    lake.write_bytes(uri, payload)
+    lake.write_bytes(uri, payload, modified=arrives_at)
     return 1
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
 
 from wattlake.ingestion.land import LandingConflict, land_delivery
 from wattlake.ingestion.manifest import REJECTED
@@ -30,7 +29,8 @@ def on_new_objects(keys: list[str], lake: Lake | None = None) -> dict:
     """Land every delivery among `keys` (S3 object keys, or paths of a local lake).
 
     Keys outside `landing/` are ignored. A delivery already landed with the
-    same content is skipped, so a re-delivered event changes nothing.
+    same content is skipped, so a re-delivered event changes nothing. Each
+    batch's `received_at` is its object's modification time, as in `land`.
 
     Returns:
         A summary: batches landed (with rows), skipped, rejected and ignored keys.
@@ -46,7 +46,7 @@ def on_new_objects(keys: list[str], lake: Lake | None = None) -> dict:
             summary["ignored"].append({"key": key, "reason": str(exc)})
             continue
         try:
-            manifest = land_delivery(lake, delivery, datetime.now(UTC))
+            manifest = land_delivery(lake, delivery)
         except LandingConflict as exc:
             summary["rejected"].append(
                 {"batch_id": delivery.batch_id, "reason": str(exc)}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from wattlake.ingestion.manifest import read_manifest
 from wattlake.refresh import on_new_objects
 from wattlake.storage import Lake
 
@@ -26,9 +28,12 @@ def load_handler(project_dir: Path):
 def test_new_objects_are_landed_once_and_others_ignored(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path))
     uri = lake.landing("metering", "b1", "csv.gz")
-    lake.write_bytes(uri, gzip.compress(CSV.encode()))
+    arrived = datetime(2025, 3, 31, 0, 5, tzinfo=UTC)
+    lake.write_bytes(uri, gzip.compress(CSV.encode()), modified=arrived)
     summary = on_new_objects([uri, f"{lake.root}/raw/readings/x.parquet"], lake)
     assert summary["landed"] == [{"batch_id": "b1", "rows": 1}]
+    # received when the delivery arrived, as `wattlake land` records it
+    assert read_manifest(lake, "b1").received_at == arrived.isoformat()
     assert len(summary["ignored"]) == 1
     assert on_new_objects([uri], lake)["unchanged"] == ["b1"]
 
@@ -40,8 +45,11 @@ def test_lambda_handler_lands_an_s3_event(
     monkeypatch.setenv("WATTLAKE_LAKE", f"s3://{s3_bucket}/lake")
     monkeypatch.setenv("WATTLAKE_S3_ENDPOINT_URL", s3_endpoint)
     lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+    arrived = datetime(2025, 3, 31, 0, 5, tzinfo=UTC)
     lake.write_bytes(
-        lake.landing("metering", "b1", "csv.gz"), gzip.compress(CSV.encode())
+        lake.landing("metering", "b1", "csv.gz"),
+        gzip.compress(CSV.encode()),
+        modified=arrived,
     )
     event = {
         "Records": [
@@ -55,7 +63,7 @@ def test_lambda_handler_lands_an_s3_event(
     }
     handler = load_handler(project_dir)
     assert handler(event, None)["landed"] == [{"batch_id": "b1", "rows": 1}]
-    assert lake.exists(lake.manifest("b1"))
+    assert read_manifest(lake, "b1").received_at == arrived.isoformat()
     assert handler(event, None)["unchanged"] == [
         "b1"
     ]  # a re-delivered event changes nothing

@@ -1,9 +1,13 @@
-from datetime import date
+import logging
+import os
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from wattlake.storage import Lake, LakeError
+
+ARRIVED = datetime(2025, 3, 29, 0, 5, 0, 250_000, tzinfo=UTC)
 
 
 def test_local_layout_matches_the_design(tmp_path: Path) -> None:
@@ -124,3 +128,72 @@ def test_rebase_maps_a_place_to_the_same_place_in_another_lake(tmp_path: Path) -
         f"{local.root}/clean/readings/reading_date=2025-03-01/readings_0.parquet"
     )
     assert local.rebase(remote.rebase(uri, local), remote) == uri
+
+
+def test_a_local_object_is_read_with_its_modification_time(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path))
+    uri = lake.landing("metering", "b1", "csv.gz")
+    # given in another offset: the same instant comes back in UTC
+    lake.write_bytes(
+        uri, b"one", modified=ARRIVED.astimezone(timezone(timedelta(hours=2)))
+    )
+    assert os.stat(uri).st_mtime_ns == int(ARRIVED.timestamp()) * 10**9 + 250_000_000
+    stored = lake.read_object(uri)
+    assert (stored.data, stored.modified) == (b"one", ARRIVED)
+    assert stored.modified.tzinfo == UTC
+    # a file touched by anyone else: its mtime, to the microsecond
+    touched = 1_743_300_000_123_456_789
+    os.utime(uri, ns=(touched, touched))
+    assert lake.read_object(uri).modified == datetime(
+        2025, 3, 30, 2, 0, 0, 123_456, tzinfo=UTC
+    )
+    with pytest.raises(LakeError, match="has no UTC offset"):
+        lake.write_bytes(uri, b"two", modified=datetime(2025, 3, 29))
+    assert lake.read_bytes(uri) == b"one"  # nothing written
+
+
+@pytest.mark.aws
+def test_s3_objects_carry_their_time_in_metadata_else_last_modified(
+    s3_endpoint: str, s3_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import boto3
+
+    lake = Lake(f"s3://{s3_bucket}/city", s3_endpoint)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    timed = lake.landing("metering", "timed", "csv.gz")
+    lake.write_bytes(timed, b"payload", modified=ARRIVED)
+    key = timed.removeprefix(f"s3://{s3_bucket}/")
+    head = s3.head_object(Bucket=s3_bucket, Key=key)
+    assert head["Metadata"] == {"sent-at": "2025-03-29T00:05:00.250000+00:00"}
+    assert head["LastModified"] > ARRIVED  # S3 set its own time at upload
+    assert lake.read_object(timed).modified == ARRIVED
+
+    # written by someone else, without the metadata: S3's LastModified
+    s3.put_object(Bucket=s3_bucket, Key="city/landing/metering/plain.csv.gz", Body=b"x")
+    plain = lake.uri_for_key("city/landing/metering/plain.csv.gz")
+    last_modified = s3.head_object(
+        Bucket=s3_bucket, Key="city/landing/metering/plain.csv.gz"
+    )["LastModified"]
+    stored = lake.read_object(plain)
+    assert (stored.data, stored.modified) == (b"x", last_modified)
+    assert stored.modified.tzinfo == UTC
+
+    # metadata that is not a time: logged, and LastModified is used
+    s3.put_object(
+        Bucket=s3_bucket,
+        Key="city/landing/metering/odd.csv.gz",
+        Body=b"y",
+        Metadata={"sent-at": "yesterday"},
+    )
+    odd = lake.uri_for_key("city/landing/metering/odd.csv.gz")
+    with caplog.at_level(logging.WARNING, logger="wattlake.storage"):
+        stored = lake.read_object(odd)
+    assert (
+        stored.modified
+        == s3.head_object(Bucket=s3_bucket, Key="city/landing/metering/odd.csv.gz")[
+            "LastModified"
+        ]
+    )
+    assert "sent-at='yesterday' is not an ISO 8601 time" in caplog.text
+    with pytest.raises(FileNotFoundError):
+        lake.read_object(lake.landing("metering", "absent", "csv.gz"))

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 from simulated import CITY, NO_FAULTS, city, deliveries, simulated_lake, truth
+
+from wattlake.ingestion.land import land_pending
+from wattlake.storage import Lake
 
 FAULTY = replace(
     NO_FAULTS,
@@ -111,6 +119,45 @@ def test_late_rows_arrive_in_their_own_batch_days_later(runs) -> None:
     assert (arrived["batch_id"].str.contains("_late")).all()
     days = late["detail"].str.extract(r"(\d+) days late")[0].astype(int)
     assert days.between(1, 5).all()
+
+
+def test_late_resent_and_corrected_batches_arrive_after_the_original(
+    runs, tmp_path: Path
+) -> None:
+    faulty, _, _, _ = runs
+    # land a copy (file times kept): the shared lake stays as simulated
+    shutil.copytree(
+        Path(faulty.root, "landing"), tmp_path / "landing", copy_function=shutil.copy2
+    )
+    lake = Lake(str(tmp_path))
+    report = land_pending(lake, workers=1)
+    assert not report.problems
+    received = {
+        m.batch_id: datetime.fromisoformat(m.received_at) for m in report.landed
+    }
+    raw = {m.batch_id: m.raw for m in report.landed}
+    late = [b for b in received if "_late" in b]
+    assert late
+    london = ZoneInfo("Europe/London")  # every area of the city
+    assert {area.time_zone for area in CITY.areas} == {"Europe/London"}
+    for batch_id in late:
+        original, day = re.fullmatch(r"(.+)_late(\d{8})", batch_id).groups()
+        late_day = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        # on its late day (noon, local time): that day is its ingest date
+        assert received[batch_id] == datetime(
+            *late_day.timetuple()[:3], 12, tzinfo=london
+        )
+        assert received[batch_id].astimezone(UTC).date() == late_day
+        assert f"/ingest_date={late_day}/" in raw[batch_id]
+        if original in received:  # the rest of the batch came on time, before
+            assert received[batch_id] > received[original]
+    copies = [b for b in received if b.endswith(("_resend", "_correction"))]
+    assert {b.rsplit("_", 1)[1] for b in copies} == {"resend", "correction"}
+    for batch_id in copies:
+        original, kind = batch_id.rsplit("_", 1)
+        after = {"resend": timedelta(hours=1), "correction": timedelta(hours=6)}[kind]
+        # after the batch it repeats or corrects: a correction is the latest copy
+        assert received[batch_id] == received[original] + after, batch_id
 
 
 def test_out_of_order_batches_are_not_in_time_order(runs) -> None:

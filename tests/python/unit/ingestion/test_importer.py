@@ -20,6 +20,7 @@ from wattlake.ingestion.importer import (
     import_file,
     parquet_bytes,
 )
+from wattlake.ingestion.manifest import read_manifest
 from wattlake.ingestion.mapping import load_mapping
 from wattlake.storage import Lake
 
@@ -27,6 +28,8 @@ REAL = Path(os.environ.get("WATTLAKE_REAL_DATA", "/work/shared/data/real"))
 LONDON = REAL / "london_lcl_100_households_2013.csv.gz"
 TETOUAN = REAL / "tetouan_city_zones_2017.csv.gz"
 WHEN = datetime(2025, 4, 2, 6, 30, tzinfo=UTC)
+# when an export file was downloaded (its modification time)
+EXPORTED = datetime(2024, 11, 30, 23, 45, 10, 500_000, tzinfo=UTC)
 
 
 # Europe/London wall-clock time: 2013-03-31 01:00-01:59 does not exist,
@@ -142,7 +145,9 @@ def test_a_long_export_in_local_time_is_converted_to_utc(tmp_path: Path) -> None
     lake = Lake(str(tmp_path / "lake"))
     mapping = load_mapping(write(tmp_path, "local_homes.toml", LONG_MAPPING))
     export = write(tmp_path / "in", "homes.csv", LONG_EXPORT)
-    report = import_export(lake, export, mapping, now=WHEN)
+    stamp = int(EXPORTED.timestamp() * 10**6) * 1000
+    os.utime(export, ns=(stamp, stamp))
+    report = import_export(lake, export, mapping)
 
     assert (report.data_lines, report.delivered_lines, report.empty_lines) == (
         13,
@@ -206,12 +211,19 @@ def test_a_long_export_in_local_time_is_converted_to_utc(tmp_path: Path) -> None
     ]
     assert raw_rows(lake, "readings") == 11 and raw_rows(lake, "meters") == 2
 
+    # the export arrived when its file was last modified: every batch too
+    for batch in report.batches:
+        manifest = read_manifest(lake, batch.batch_id)
+        assert manifest.received_at == "2024-11-30T23:45:10.500000+00:00"
+        assert "/ingest_date=2024-11-30/" in manifest.raw
+        assert lake.read_object(manifest.delivery).modified == EXPORTED
+
 
 def test_a_wide_export_fans_out_one_reading_per_value_column(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))
     mapping = load_mapping(write(tmp_path, "feeders.toml", WIDE_MAPPING))
     export = write(tmp_path / "in", "feeders.csv.gz", WIDE_EXPORT, compress=True)
-    report = import_export(lake, export, mapping, now=WHEN)
+    report = import_export(lake, export, mapping, received_at=WHEN)
 
     assert (report.data_lines, report.delivered_lines, report.empty_lines) == (6, 5, 1)
     assert report.readings_rows == 10 and report.weather_rows == 5
@@ -256,13 +268,21 @@ def test_a_wide_export_fans_out_one_reading_per_value_column(tmp_path: Path) -> 
         ("z-b", "distribution_zone", "35.5"),
     ]
     assert raw_rows(lake, "readings") == 10 and raw_rows(lake, "weather") == 5
+    # received when the caller said, whatever the export file's time
+    assert {
+        read_manifest(lake, batch.batch_id).received_at for batch in report.batches
+    } == {WHEN.isoformat()}
 
 
 def test_the_same_export_gives_the_same_bytes_and_ids(tmp_path: Path) -> None:
     mapping = load_mapping(write(tmp_path, "feeders.toml", WIDE_MAPPING))
     export = write(tmp_path / "in", "feeders.csv", WIDE_EXPORT)
-    first = import_export(Lake(str(tmp_path / "one")), export, mapping, now=WHEN)
-    second = import_export(Lake(str(tmp_path / "two")), export, mapping, now=WHEN)
+    first = import_export(
+        Lake(str(tmp_path / "one")), export, mapping, received_at=WHEN
+    )
+    second = import_export(
+        Lake(str(tmp_path / "two")), export, mapping, received_at=WHEN
+    )
     assert [b.batch_id for b in first.batches] == [b.batch_id for b in second.batches]
     one = sorted((tmp_path / "one" / "landing").rglob("*.parquet"))
     two = sorted((tmp_path / "two" / "landing").rglob("*.parquet"))

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from simulated import SMALL, city, deliveries, simulated_lake, truth
+from simulated import CITY, SMALL, city, deliveries, simulated_lake, truth
 
 from wattlake.ingestion.formats import parse_delivery
+from wattlake.ingestion.land import land_pending
 from wattlake.ingestion.simulate import SimulationConflict, simulate
 from wattlake.storage import Lake
+
+ZONES = {area.area_id: ZoneInfo(area.time_zone) for area in CITY.areas}
+DELAY = timedelta(minutes=5)  # "a few minutes" after a period ends
+
+
+def on_time(batch_id: str) -> datetime:
+    """When a delivery is due: a few minutes after the period it covers ends."""
+    day = re.search(r"_(\d{8})", batch_id).group(1)
+    first = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+    following = first + timedelta(days=1)
+    if batch_id.startswith("readings_"):
+        area = batch_id.split("_")[1]
+        hour = re.search(r"T(\d\d)$", batch_id)
+        if hour:  # an hourly head-end: the UTC hour
+            start = datetime(*first.timetuple()[:3], int(hour.group(1)), tzinfo=UTC)
+            return start + timedelta(hours=1) + DELAY
+        # a daily head-end: the area's local day, 23 to 25 hours long
+        return datetime(*following.timetuple()[:3], tzinfo=ZONES[area]) + DELAY
+    if batch_id.startswith("weather_"):  # hourly observations of a UTC day
+        return datetime(*following.timetuple()[:3], tzinfo=UTC) + DELAY
+    # a registry snapshot: as of the start of its local day
+    zone = ZONES[CITY.areas[0].area_id]
+    return datetime(*first.timetuple()[:3], tzinfo=zone) + DELAY
 
 
 def files(lake: Lake) -> dict[str, bytes]:
@@ -146,3 +173,53 @@ def test_solar_homes_have_net_meters_in_the_registry(tmp_path: Path) -> None:
     net = meters.set_index("site_id")["meter_type"] == "net"
     assert net.any()
     assert (net == sites.loc[net.index, "is_net_metered"]).all()
+
+
+def test_deliveries_arrive_a_few_minutes_after_their_period_ends(
+    tmp_path: Path,
+) -> None:
+    lake = simulated_lake(tmp_path, city())
+    report = land_pending(lake, workers=1)
+    assert not report.problems
+    received = {
+        m.batch_id: datetime.fromisoformat(m.received_at) for m in report.landed
+    }
+    assert len(received) == len(lake.deliveries()) > SMALL.days * 24
+    for batch_id, moment in received.items():
+        assert moment == on_time(batch_id), batch_id
+    # around the spring change (Europe/London, 2025-03-30: a 23-hour day)
+    assert received["readings_suburbs_20250329"] == datetime(
+        2025, 3, 30, 0, 5, tzinfo=UTC
+    )
+    assert received["readings_suburbs_20250330"] == datetime(
+        2025, 3, 30, 23, 5, tzinfo=UTC
+    )
+    assert received["readings_downtown_20250330T23"] == datetime(
+        2025, 3, 31, 0, 5, tzinfo=UTC
+    )
+    # a replay spreads over the days the deliveries arrived
+    ingest_dates = {m.raw.split("/")[-2] for m in report.landed}
+    assert ingest_dates == {
+        f"ingest_date={SMALL.start + timedelta(days=n)}" for n in range(SMALL.days + 1)
+    }
+
+
+@pytest.mark.aws
+def test_on_s3_the_arrival_time_travels_in_metadata(
+    tmp_path: Path, s3_endpoint: str, s3_bucket: str
+) -> None:
+    """S3 sets LastModified at upload: landing reads the simulator's sent-at."""
+    tiny = replace(SMALL, sites=4, days=2)
+    faults = replace(city().faults, late_batch_share=1.0)
+    on_disk = simulated_lake(tmp_path, city(faults=faults), tiny)
+    on_s3 = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+    simulate(on_s3, tiny, 5, city(faults=faults), workers=1)
+    received = {}
+    for lake in (on_disk, on_s3):
+        report = land_pending(lake, workers=1)
+        assert not report.problems
+        received[lake.is_s3] = {m.batch_id: m.received_at for m in report.landed}
+    assert received[True] == received[False]
+    late = {b: t for b, t in received[True].items() if "_late" in b}
+    # noon in London on the late day (still GMT on 2025-03-29)
+    assert late and set(late.values()) == {"2025-03-29T12:00:00+00:00"}
