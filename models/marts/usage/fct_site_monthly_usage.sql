@@ -72,12 +72,16 @@ final as (
             dbt.dateadd('month', 1, 'monthly_totals.reading_month_local'),
             'day'
         ) }} as {{ dbt.type_int() }}) as days_in_month,
-        -- coverage of the days reported, weighted by their hours; a missing day is 0
-        monthly_totals.coverage_pct_hours / (24.0 * {{ dbt.datediff(
-            'monthly_totals.reading_month_local',
-            dbt.dateadd('month', 1, 'monthly_totals.reading_month_local'),
-            'day'
-        ) }}) as coverage_pct,
+        -- coverage of the days reported, weighted by their hours, over the month's
+        -- hours (a missing day counts as 0; October has an hour more in Europe)
+        monthly_totals.coverage_pct_hours / {{ dbt.datediff(
+            wattlake.local_to_utc('monthly_totals.reading_month_local', 'sites.time_zone'),
+            wattlake.local_to_utc(
+                dbt.dateadd('month', 1, 'monthly_totals.reading_month_local'),
+                'sites.time_zone'
+            ),
+            'hour'
+        ) }} as coverage_pct,
         {{ wattlake.run_timestamp() }} as restated_at_utc,
         monthly_totals.reading_month_local
     from monthly_totals
