@@ -31,8 +31,12 @@ final as (
         restated.reading_month_local,
         sum(restated.energy_kwh) as energy_kwh,
         sum(restated.avg_demand_kw) as avg_demand_kw,
-        sum(case when restated.is_after_hours then restated.energy_kwh end)
-            as after_hours_energy_kwh,
+        sum(
+            case
+                when restated.is_after_hours then restated.energy_kwh
+                when not restated.is_after_hours then 0
+            end
+        ) as after_hours_energy_kwh,
         cast(count(*) as {{ dbt.type_int() }}) as site_count,
         {{ wattlake.run_timestamp() }} as restated_at_utc,
         restated.reading_date
@@ -175,7 +179,14 @@ group_months as (
         restated.reading_month_local,
         sum(restated.energy_kwh) as energy_kwh,
         max(restated.peak_hourly_demand_kw) as peak_hourly_demand_kw,
-        sum(restated.hours_in_day) as hours_in_days_reported,
+        -- the month's hours: its days reported, plus 24 for each day missing
+        sum(restated.hours_in_day) + 24 * (
+            {{ dbt.datediff(
+                'restated.reading_month_local',
+                dbt.dateadd('month', 1, 'restated.reading_month_local'),
+                'day'
+            ) }} - count(*)
+        ) as hours_in_month,
         avg(restated.night_base_load_kw) as night_base_load_kw,
         sum(restated.after_hours_energy_kwh) as after_hours_energy_kwh,
         sum(restated.energy_kwh_per_m2) as energy_kwh_per_m2,
@@ -192,7 +203,7 @@ final as (
         group_months.energy_kwh,
         group_months.peak_hourly_demand_kw,
         peak_days.peak_hour_start_local,
-        group_months.energy_kwh / group_months.hours_in_days_reported
+        group_months.energy_kwh / group_months.hours_in_month
         / nullif(group_months.peak_hourly_demand_kw, 0) as load_factor,
         group_months.night_base_load_kw,
         group_months.after_hours_energy_kwh,

@@ -117,7 +117,10 @@ located as {{ wattlake.not_materialized() }} (
         -- a timestamp without offset on a DST change day of the site's zone:
         -- the head-end wrote local wall-clock time (UTC by contract otherwise)
         case
-            when not pending.reading_start_has_offset and sites.time_zone is not null
+            when
+                not pending.reading_start_has_offset
+                and pending.reading_start_utc is not null
+                and sites.time_zone is not null
                 then {{ dbt.datediff(
                     wattlake.local_to_utc('cast(pending.reading_start_utc as date)', 'sites.time_zone'),
                     wattlake.local_to_utc(dbt.dateadd('day', 1, 'cast(pending.reading_start_utc as date)'), 'sites.time_zone'),
@@ -172,6 +175,7 @@ timed as (
         located.*,
         located.reading_start_utc as reading_start_utc_repaired
     from located
+    -- never null: a reading is in exactly one of the two branches
     where not located.is_dst_shifted
     union all
     select

@@ -72,8 +72,14 @@ daily_totals as (
                     then restated.avg_demand_kw
             end
         ) as night_base_load_kw,
-        sum(case when restated.is_after_hours then restated.energy_kwh end)
-            as after_hours_energy_kwh,
+        -- 0 when a site type with opening hours used nothing after hours; null
+        -- for types without opening hours (is_after_hours is null)
+        sum(
+            case
+                when restated.is_after_hours then restated.energy_kwh
+                when not restated.is_after_hours then 0
+            end
+        ) as after_hours_energy_kwh,
         count(*) as hour_count,  -- 23 or 25 on DST change days, by design
         sum(restated.interval_count) as interval_count,
         sum(restated.minutes_reported) as minutes_reported,

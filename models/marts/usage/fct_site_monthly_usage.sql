@@ -42,7 +42,6 @@ monthly_totals as (
         restated.reading_month_local,
         sum(restated.energy_kwh) as energy_kwh,
         max(restated.peak_hourly_demand_kw) as peak_hourly_demand_kw,
-        sum(restated.hours_in_day) as hours_in_days_reported,
         avg(restated.night_base_load_kw) as night_base_load_kw,
         sum(restated.after_hours_energy_kwh) as after_hours_energy_kwh,
         count(*) as day_count,
@@ -50,6 +49,24 @@ monthly_totals as (
         sum(restated.coverage_pct * restated.hours_in_day) as coverage_pct_hours
     from restated
     group by restated.site_id, restated.reading_month_local
+),
+
+-- the month's length in local hours: 743 in March and 745 in October in Europe
+month_lengths as (
+    select
+        monthly_totals.site_id,
+        monthly_totals.reading_month_local,
+        {{ dbt.datediff(
+            wattlake.local_to_utc('monthly_totals.reading_month_local', 'sites.time_zone'),
+            wattlake.local_to_utc(
+                dbt.dateadd('month', 1, 'monthly_totals.reading_month_local'),
+                'sites.time_zone'
+            ),
+            'hour'
+        ) }} as hours_in_month
+    from monthly_totals
+    inner join sites
+        on monthly_totals.site_id = sites.site_id
 ),
 
 final as (
@@ -60,8 +77,8 @@ final as (
         monthly_totals.energy_kwh,
         monthly_totals.peak_hourly_demand_kw,
         peak_days.peak_hour_start_local,
-        -- average demand over the days reported / peak demand
-        monthly_totals.energy_kwh / monthly_totals.hours_in_days_reported
+        -- average demand over the whole month / peak demand (missing days lower it)
+        monthly_totals.energy_kwh / month_lengths.hours_in_month
         / nullif(monthly_totals.peak_hourly_demand_kw, 0) as load_factor,
         monthly_totals.night_base_load_kw,
         monthly_totals.after_hours_energy_kwh,
@@ -73,15 +90,8 @@ final as (
             'day'
         ) }} as {{ dbt.type_int() }}) as days_in_month,
         -- coverage of the days reported, weighted by their hours, over the month's
-        -- hours (a missing day counts as 0; October has an hour more in Europe)
-        monthly_totals.coverage_pct_hours / {{ dbt.datediff(
-            wattlake.local_to_utc('monthly_totals.reading_month_local', 'sites.time_zone'),
-            wattlake.local_to_utc(
-                dbt.dateadd('month', 1, 'monthly_totals.reading_month_local'),
-                'sites.time_zone'
-            ),
-            'hour'
-        ) }} as coverage_pct,
+        -- hours (a missing day counts as 0)
+        monthly_totals.coverage_pct_hours / month_lengths.hours_in_month as coverage_pct,
         {{ wattlake.run_timestamp() }} as restated_at_utc,
         monthly_totals.reading_month_local
     from monthly_totals
@@ -92,6 +102,10 @@ final as (
             monthly_totals.site_id = peak_days.site_id
             and monthly_totals.reading_month_local = peak_days.reading_month_local
             and peak_days.demand_rank = 1
+    inner join month_lengths
+        on
+            monthly_totals.site_id = month_lengths.site_id
+            and monthly_totals.reading_month_local = month_lengths.reading_month_local
 )
 
 select * from final
