@@ -461,9 +461,8 @@ def city_transform(workdir: Path, options: Options) -> Trial:
         pq.ParquetFile(path).metadata.num_rows
         for path in Path(lake.root, "raw", "readings").rglob("*.parquet")
     )
-    return _Transform(
-        _bench_settings(lake, workdir / "warehouse" / "city.duckdb"), readings
-    )
+    # the last run's warehouse is kept: the site daily mart case reads it
+    return _Transform(_bench_settings(lake, _city_warehouse(workdir)), readings)
 
 
 @dataclass
@@ -561,10 +560,14 @@ class _DailyByHand:
             ]
 
 
+def _city_warehouse(workdir: Path) -> Path:
+    return workdir.parent / "city-warehouse" / "city.duckdb"
+
+
 def _built_city(workdir: Path, options: Options):  # noqa: ANN202 - Settings
     """A city warehouse built once, shared by the mart case and its baseline."""
     lake = _landed_city(workdir, options)
-    settings = _bench_settings(lake, workdir.parent / "city-warehouse" / "city.duckdb")
+    settings = _bench_settings(lake, _city_warehouse(workdir))
     if not settings.warehouse.exists():
         from wattlake.transform import transform
 
