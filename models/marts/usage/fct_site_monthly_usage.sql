@@ -91,7 +91,8 @@ final as (
         ) }} as {{ dbt.type_int() }}) as days_in_month,
         -- coverage of the days reported, weighted by their hours, over the month's
         -- hours (a missing day counts as 0)
-        monthly_totals.coverage_pct_hours / month_lengths.hours_in_month as coverage_pct,
+        monthly_totals.coverage_pct_hours / month_lengths.hours_in_month
+            as coverage_pct,
         {{ wattlake.run_timestamp() }} as restated_at_utc,
         monthly_totals.reading_month_local
     from monthly_totals
