@@ -6,6 +6,9 @@ What it writes (all deterministic for a seed, whatever the number of workers):
         the registry on the first day and on every day it changes
     landing/weather/weather_<day>.csv.gz
         hourly air temperature per area (UTC)
+    landing/tariffs/tariffs_<day>.csv.gz
+        the retailer's tariff assignments: every site's tariff on the first day,
+        and each switch a week before it takes effect (see tariffs.py)
     landing/metering/readings_<area>_<day>[T<hour>][_<fault>].<format>
         one batch per area and local day, or per area and UTC hour, in the
         area's head-end format, with the faults of deliver.py
@@ -57,6 +60,7 @@ from wattlake.ingestion.sites import (
     registry_dates,
     registry_snapshot,
 )
+from wattlake.ingestion.tariffs import assign_tariffs, tariff_deliveries
 from wattlake.ingestion.weather import Weather, simulate_weather
 from wattlake.storage import Lake
 
@@ -313,7 +317,7 @@ def _hour_of(batch: Batch) -> int:
 
 
 def _reference_deliveries(world: _World, days: list[date]):  # noqa: ANN202
-    """Registry snapshots and daily weather: (source, batch_id, format, payload)."""
+    """Registry, weather and tariff deliveries: (source, batch_id, format, payload)."""
     city, sites, scale = world.city, world.sites, world.scale
     for day in registry_dates(sites, scale.start):
         site_columns, meter_columns = registry_snapshot(
@@ -345,6 +349,16 @@ def _reference_deliveries(world: _World, days: list[date]):  # noqa: ANN202
         yield (
             "weather",
             f"weather_{day:%Y%m%d}",
+            "csv.gz",
+            encode_table(columns, "csv.gz"),
+        )
+    assignments = assign_tariffs(
+        sites, scale.start, scale.days, city.tariff_switches_per_year, world.seed
+    )
+    for day, columns in tariff_deliveries(assignments):
+        yield (
+            "tariffs",
+            f"tariffs_{day:%Y%m%d}",
             "csv.gz",
             encode_table(columns, "csv.gz"),
         )
