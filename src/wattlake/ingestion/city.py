@@ -100,6 +100,7 @@ class City:
     reclassified_sites_per_year: float
     anomaly_rates: dict[str, float]
     faults: Faults
+    tariff_switches_per_year: float = 0.0  # sites switching retail tariff
 
 
 def load_city(path: Path) -> City:
@@ -122,6 +123,12 @@ def load_city(path: Path) -> City:
     registry = reader.table("registry")
     anomalies = reader.table("anomalies")
     faults = reader.table("faults")
+    # optional: a city file without [tariffs] has no tariff switches
+    tariffs = (
+        reader.table("tariffs")
+        if "tariffs" in document
+        else _Section(path, "tariffs", {})
+    )
     areas_raw = document.get("areas")
     if not isinstance(areas_raw, list) or not areas_raw:
         raise ConfigError(f"{path}: areas: at least one [[areas]] table is required")
@@ -176,6 +183,9 @@ def load_city(path: Path) -> City:
             malformed_row_share=faults.number("malformed_row_share", 0, 0.5),
             wh_unit_batch_share=faults.number("wh_unit_batch_share", 0, 1),
             local_time_dst_batches=faults.boolean("local_time_dst_batches"),
+        ),
+        tariff_switches_per_year=tariffs.number(
+            "switches_per_year", 0, 365, default=0.0
         ),
     )
 

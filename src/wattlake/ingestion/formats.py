@@ -79,6 +79,9 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("area_id", "observed_at", "air_temperature_c"),
         ("relative_humidity_pct", "wind_speed_m_s"),
     ),
+    # The retailer's tariff assignments: a site is on a tariff (an id of
+    # seeds/tariff_plans.csv) from a date on (ISO 8601, the site's local date).
+    "tariffs": (("site_id", "tariff_id", "valid_from"), ()),
 }
 
 # Arrow's string arrays hold at most 2 GiB; text is split in pieces below that.

@@ -6,6 +6,9 @@ What it writes (all deterministic for a seed, whatever the number of workers):
         the registry on the first day and on every day it changes
     landing/weather/weather_<day>.csv.gz
         hourly air temperature per area (UTC)
+    landing/tariffs/tariffs_<day>.csv.gz
+        the retailer's tariff assignments: every site's tariff on the first day,
+        and each switch a week before it takes effect (see tariffs.py)
     landing/metering/readings_<area>_<day>[T<hour>][_<fault>].<format>
         one batch per area and local day, or per area and UTC hour, in the
         area's head-end format, with the faults of deliver.py
@@ -68,6 +71,7 @@ from wattlake.ingestion.sites import (
     registry_dates,
     registry_snapshot,
 )
+from wattlake.ingestion.tariffs import assign_tariffs, tariff_deliveries
 from wattlake.ingestion.weather import Weather, simulate_weather
 from wattlake.storage import Lake
 
@@ -342,10 +346,10 @@ def _hour_of(batch: Batch) -> int:
 
 
 def _reference_deliveries(world: _World, days: list[date]):  # noqa: ANN202
-    """Registry snapshots and daily weather: (source, batch_id, format, payload, arrives_at).
+    """Registry, weather and tariff deliveries: (source, batch_id, format, payload, arrives_at).
 
-    A registry snapshot of a day arrives at its start (local time of the
-    city's first area), weather after its UTC day ends.
+    A registry snapshot or a tariff delivery of a day arrives at its start
+    (local time of the city's first area), weather after its UTC day ends.
     """
     city, sites, scale = world.city, world.sites, world.scale
     registry_zone = city.areas[0].time_zone
@@ -387,6 +391,17 @@ def _reference_deliveries(world: _World, days: list[date]):  # noqa: ANN202
             on_time_arrival(
                 datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
             ),
+        )
+    assignments = assign_tariffs(
+        sites, scale.start, scale.days, city.tariff_switches_per_year, world.seed
+    )
+    for day, columns in tariff_deliveries(assignments):
+        yield (
+            "tariffs",
+            f"tariffs_{day:%Y%m%d}",
+            "csv.gz",
+            encode_table(columns, "csv.gz"),
+            on_time_arrival(local_midnight(day, registry_zone)),
         )
 
 

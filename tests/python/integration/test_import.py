@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
-from pipeline import mart, run_cli
+from pipeline import PROJECT_DIR, mart, run_cli
 
 pytestmark = [pytest.mark.slow]
 REAL = Path(os.environ.get("WATTLAKE_REAL_DATA", "/work/shared/data/real"))
@@ -80,3 +81,22 @@ def test_the_daily_mart_has_every_local_day_of_the_three_zones(
             "select count(*) from main.int_readings_quarantined"
         ).fetchone()[0]
     assert quarantined == 0
+
+
+def test_a_lake_without_tariff_deliveries_is_priced_on_default_tariffs(
+    built: tuple[Path, str],
+) -> None:
+    tmp, _ = built
+    assert not (tmp / "lake" / "landing" / "tariffs").exists()
+    monthly = mart(tmp / "warehouse" / "wattlake.duckdb", "fct_site_monthly_cost")
+    assert len(monthly) == len(ZONES) * 12
+    assert set(monthly["closing_tariff_id"]) == {"mix_flat"}
+    assert (monthly["default_tariff_day_count"] == monthly["day_count"]).all()
+    assert monthly.groupby("site_id")["day_count"].sum().eq(364).all()
+    # mix_flat: one price for every hour, no fixed or demand charge
+    flat = pd.read_csv(PROJECT_DIR / "seeds" / "tariff_time_of_use_bands.csv")
+    price = flat.loc[flat["tariff_id"] == "mix_flat", "price_gbp_per_kwh"].unique()
+    assert len(price) == 1
+    assert monthly["total_cost_gbp"].to_numpy() == pytest.approx(
+        monthly["imported_kwh"].to_numpy() * price[0], rel=1e-9
+    )

@@ -83,3 +83,20 @@ def test_not_toml_is_refused_with_the_file(tmp_path: Path) -> None:
     bad.write_text("[city\nname = 1")
     with pytest.raises(ConfigError, match=str(bad)):
         load_city(bad)
+
+
+def test_a_city_without_tariffs_has_no_tariff_switches(tmp_path: Path) -> None:
+    assert load_city(CITY).tariff_switches_per_year == 0.15
+    text = CITY.read_text()
+    start = text.index("[tariffs]")
+    end = text.index("[anomalies]")
+    plain = tmp_path / "city.toml"
+    plain.write_text(text[:start] + text[end:])
+    assert load_city(plain).tariff_switches_per_year == 0.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("switches_per_year = 0.15", "switches_per_year = -1"))
+    with pytest.raises(
+        ConfigError,
+        match=rf"{bad}: tariffs.switches_per_year: -1 is outside \[0, 365\]",
+    ):
+        load_city(bad)
