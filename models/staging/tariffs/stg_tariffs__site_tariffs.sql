@@ -1,8 +1,8 @@
 with
 
 source as (
-    -- empty (with the source's columns) while no tariff delivery has landed
-    {{ wattlake.select_from_source('tariffs', 'tariffs') }}
+    -- an empty relation while no tariff delivery has landed (see the macro)
+    select * from {{ wattlake.delivered_source('tariffs', 'tariffs') }}
 ),
 
 renamed as (

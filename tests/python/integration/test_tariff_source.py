@@ -1,7 +1,7 @@
 """The tariffs source on DuckDB: a lake with no tariff delivery still builds.
 
 DuckDB's read_parquet fails on a glob that matches no file; the staging model
-reads the source through `select_from_source`, which reads an empty, typed
+reads the source through `delivered_source`, which reads an empty, typed
 relation instead until the first tariff delivery lands.
 """
 
