@@ -8,51 +8,8 @@ sites as (
     select * from {{ ref('stg_registry__sites') }}
 ),
 
-deliveries as (
-    select
-        sites.batch_id,
-        max(sites.received_at_utc) as received_at_utc
-    from sites
-    group by sites.batch_id
-),
-
-deliveries_dated as (
-    select
-        deliveries.batch_id,
-        deliveries.received_at_utc,
-        {{ wattlake.registry_snapshot_date(
-            'deliveries.batch_id', 'deliveries.received_at_utc'
-        ) }} as snapshot_date
-    from deliveries
-),
-
-deliveries_ranked as (
-    select
-        deliveries_dated.batch_id,
-        deliveries_dated.snapshot_date,
-        -- two deliveries for the same date: the later one restates the earlier
-        row_number() over (
-            partition by deliveries_dated.snapshot_date
-            order by
-                deliveries_dated.received_at_utc desc,
-                deliveries_dated.batch_id desc
-        ) as rank_within_date
-    from deliveries_dated
-),
-
-snapshots as (
-    select
-        deliveries_ranked.batch_id,
-        deliveries_ranked.snapshot_date,
-        row_number() over (
-            order by deliveries_ranked.snapshot_date
-        ) as snapshot_number,
-        lead(deliveries_ranked.snapshot_date) over (
-            order by deliveries_ranked.snapshot_date
-        ) as next_snapshot_date
-    from deliveries_ranked
-    where deliveries_ranked.rank_within_date = 1
-),
+-- deliveries, deliveries_dated, deliveries_ranked, snapshots: the dated snapshots
+{{ wattlake.registry_snapshots('sites') }}
 
 sites_in_snapshots as (
     select
