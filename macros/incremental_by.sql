@@ -34,6 +34,32 @@
     {{ return(common) }}
 {%- endmacro %}
 
+{#- The config of an incremental model whose rows are published to the lake at
+    `path` (e.g. clean/readings) as Hive-style Parquet partitioned by `key`,
+    the contract other engines (Spark) read:
+      DuckDB:   lake_partitions (macros/lake_partitions.sql): the rows are written
+                once, to the lake, and the warehouse reads them through a view;
+      Athena:   the incremental table itself is located at `path`;
+      Redshift: an incremental table, unloaded to `path` after each run. -#}
+{% macro incremental_in_lake(key, path, sort=none, dist=none) -%}
+    {%- if target.type == 'duckdb' -%}
+        {{ return({
+            'materialized': 'lake_partitions',
+            'location': wattlake.lake_uri(path),
+            'partition_by': key,
+        }) }}
+    {%- endif -%}
+    {%- set config = wattlake.incremental_by(key, sort=sort, dist=dist) -%}
+    {%- if target.type == 'athena' -%}
+        {%- do config.update({'external_location': wattlake.lake_uri(path)}) -%}
+    {%- elif target.type == 'redshift' -%}
+        {%- do config.update({
+            'post_hook': "{{ wattlake.unload_partitions('" ~ key ~ "', '" ~ path ~ "') }}"
+        }) -%}
+    {%- endif -%}
+    {{ return(config) }}
+{%- endmacro %}
+
 {#- The key this engine restates by: `key`, or `athena_key` on Athena. -#}
 {% macro restate_key(key, athena_key=none) -%}
     {{- athena_key if (target.type == 'athena' and athena_key) else key -}}

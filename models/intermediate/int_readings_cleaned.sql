@@ -3,23 +3,31 @@
     higher batch id, then the later line: a corrected re-delivery replaces the
     reading it corrects, and the result does not depend on landing order.
 
+    Most meter-days were delivered once: only the meter-days holding some
+    interval start more than once go through the ranking window, the rest
+    pass straight through (a window over every reading of a city year is
+    what made this model slow).
+
     Incremental by UTC reading date (macros/incremental_by.sql): a run restates
-    every reading date that holds a reading int_readings_validated wrote since
-    this model's last run, so late data restates exactly its dates and reruns
-    are idempotent. The post-hook publishes the dates this run wrote to
-    <lake>/clean/readings/ (on Athena the table is located there already). -#}
-{{ config(
-    post_hook="{{ wattlake.publish_clean_readings() }}",
-    **wattlake.incremental_by('reading_date', sort=['reading_date', 'meter_id'], dist='meter_id')
-) }}
+    every reading date that a batch new to the ledger int_reading_batches (or
+    re-read by it) touches, so late data restates exactly its dates and reruns
+    are idempotent. Stored in the lake at clean/readings/ (the contract the
+    Spark job reads): macros/incremental_by.sql, incremental_in_lake(). -#}
+{{ config(**wattlake.incremental_in_lake(
+    'reading_date', 'clean/readings', sort=['reading_date', 'meter_id'], dist='meter_id'
+)) }}
 
 with
 
-validated as (
+validated as {{ wattlake.not_materialized() }} (
     select * from {{ ref('int_readings_validated') }}
 ),
 
-usable as (
+landed as {{ wattlake.not_materialized() }} (
+    select * from {{ ref('stg_metering__readings') }}
+),
+
+usable as {{ wattlake.not_materialized() }} (
     select
         validated.meter_id,
         validated.reading_start_utc,
@@ -37,8 +45,57 @@ usable as (
     where
         validated.quarantine_reason is null
         and {{ wattlake.restated_rows(
-            ref('int_readings_validated'), 'reading_date', alias='validated'
+            ref('int_reading_batches'), 'reading_date', alias='validated'
         ) }}
+),
+
+-- Meter-days (by the UTC date as delivered) where some interval start was
+-- delivered more than once, or some timestamp came without offset: its DST
+-- repair may move it to the day before or after, so those days are in too.
+-- Counted over every landed reading, a superset of the usable ones: a
+-- usable reading outside these days has no other copy.
+delivered_days as (
+    select
+        landed.meter_id,
+        cast(landed.reading_start_utc as date) as reading_date,
+        {{ wattlake.has_repeated_values('landed.reading_start_utc') }} as has_repeats,
+        max(case when landed.reading_start_has_offset then 0 else 1 end)
+            as has_local_times
+    from landed
+    where landed.reading_start_utc is not null and landed.meter_id is not null
+    group by landed.meter_id, cast(landed.reading_start_utc as date)
+),
+
+repeated_days as (
+    select
+        delivered_days.meter_id,
+        delivered_days.reading_date
+    from delivered_days
+    where delivered_days.has_repeats or delivered_days.has_local_times = 1
+    union
+    select
+        delivered_days.meter_id,
+        cast({{ dbt.dateadd('day', -1, 'delivered_days.reading_date') }} as date)
+            as reading_date
+    from delivered_days
+    where delivered_days.has_local_times = 1
+    union
+    select
+        delivered_days.meter_id,
+        cast({{ dbt.dateadd('day', 1, 'delivered_days.reading_date') }} as date)
+            as reading_date
+    from delivered_days
+    where delivered_days.has_local_times = 1
+),
+
+single_copies as (
+    select usable.*
+    from usable
+    left join repeated_days
+        on
+            usable.meter_id = repeated_days.meter_id
+            and usable.reading_date = repeated_days.reading_date
+    where repeated_days.meter_id is null
 ),
 
 ranked as (
@@ -52,15 +109,33 @@ ranked as (
                 usable.source_line desc
         ) as copy_rank
     from usable
+    inner join repeated_days
+        on
+            usable.meter_id = repeated_days.meter_id
+            and usable.reading_date = repeated_days.reading_date
 ),
 
-final as (
+kept as (
+    select
+        single_copies.meter_id,
+        single_copies.reading_start_utc,
+        single_copies.interval_minutes,
+        single_copies.energy_kwh,
+        single_copies.quality_code,
+        single_copies.quality_flag,
+        single_copies.is_estimated,
+        single_copies.is_late,
+        single_copies.batch_id,
+        single_copies.source_line,
+        single_copies.received_at_utc,
+        single_copies.reading_date
+    from single_copies
+    union all
     select
         ranked.meter_id,
         ranked.reading_start_utc,
         ranked.interval_minutes,
         ranked.energy_kwh,
-        ranked.energy_kwh * 60.0 / ranked.interval_minutes as avg_demand_kw,
         ranked.quality_code,
         ranked.quality_flag,
         ranked.is_estimated,
@@ -68,11 +143,29 @@ final as (
         ranked.batch_id,
         ranked.source_line,
         ranked.received_at_utc,
-        {{ wattlake.run_timestamp() }} as restated_at_utc,
-        -- the partition column goes last (Athena requires it)
         ranked.reading_date
     from ranked
     where ranked.copy_rank = 1
+),
+
+final as (
+    select
+        kept.meter_id,
+        kept.reading_start_utc,
+        kept.interval_minutes,
+        kept.energy_kwh,
+        kept.energy_kwh * 60.0 / kept.interval_minutes as avg_demand_kw,
+        kept.quality_code,
+        kept.quality_flag,
+        kept.is_estimated,
+        kept.is_late,
+        kept.batch_id,
+        kept.source_line,
+        kept.received_at_utc,
+        {{ wattlake.run_timestamp() }} as restated_at_utc,
+        -- the partition column goes last (Athena requires it)
+        kept.reading_date
+    from kept
 )
 
 select * from final

@@ -2,30 +2,63 @@
     can) and the flags of a usable reading: estimated, late, an export of a net
     meter, or a local-time timestamp repaired on a DST day.
 
-    Incremental by ingest date (the raw partition): a run validates the ingest
-    dates that hold a batch not validated yet, and re-validates those holding
-    readings quarantined for what the registry said (unknown meter, site or
-    time zone, a negative or implausible value), because a later registry
-    delivery may know better. Rows get this run's stamp (restated_at_utc) only
-    when they may have changed: new batches and batches with such readings;
-    the other batches of a re-validated date keep theirs, so a late batch
-    restates only its own reading dates downstream. Duplicates are resolved downstream, across
-    batches, in int_readings_cleaned. -#}
-{{ config(**wattlake.incremental_by(
-    'ingest_date', sort=['ingest_date', 'meter_id'], dist='meter_id'
-)) }}
+    A view on every engine: a city year is 350 million readings, and storing
+    them here as well as clean costs more than reading the raw files again.
+    What earlier runs have seen is kept in the ledger int_reading_batches.
+    Duplicates are resolved downstream, across batches, in int_readings_cleaned. -#}
+{{ config(materialized='view', bind=false) }}
 
 {%- set estimated_codes =
     "'" ~ var('wattlake_estimated_quality_codes') | join("', '") ~ "'" %}
-{%- set registry_reasons = "('" ~ [
-    'unknown_meter', 'unknown_site', 'unknown_time_zone', 'negative_energy', 'out_of_range'
-] | join("', '") ~ "')" %}
+
+{#- Every landed reading with what the registry says of its meter and site, and
+    whether a timestamp without offset falls on a DST change day of the site's
+    zone. Read twice below (the DST repair is a branch of its own), so it is a
+    subquery written out twice rather than a CTE: DuckDB drops NOT MATERIALIZED
+    when it stores a view, and would then hold a city year of this in memory. -#}
+{%- set located -%}
+select
+    readings.meter_id,
+    readings.reading_start_utc,
+    readings.reading_start_has_offset,
+    readings.interval_minutes,
+    readings.energy_kwh,
+    readings.quality_code,
+    readings.batch_id,
+    readings.source_file,
+    readings.source_line,
+    readings.received_at_utc,
+    readings.ingest_date,
+    readings.reading_start_as_delivered,
+    readings.value_as_delivered,
+    readings.unit_as_delivered,
+    readings.raw_line,
+    readings.parse_error,
+    registry.meter_type,
+    registry.meter_id as registered_meter_id,
+    registry.site_id as registered_site_id,
+    registry.time_zone,
+    registry.max_plausible_demand_kw,
+    -- a timestamp without offset on a DST change day of the site's zone:
+    -- the head-end wrote local wall-clock time (UTC by contract otherwise)
+    case
+        when
+            not readings.reading_start_has_offset
+            and readings.reading_start_utc is not null
+            and registry.time_zone is not null
+            then {{ dbt.datediff(
+                wattlake.local_to_utc('cast(readings.reading_start_utc as date)', 'registry.time_zone'),
+                wattlake.local_to_utc(dbt.dateadd('day', 1, 'cast(readings.reading_start_utc as date)'), 'registry.time_zone'),
+                'minute'
+            ) }} <> 1440
+        else false
+    end as is_dst_shifted
+from {{ ref('stg_metering__readings') }} as readings
+left join registry
+    on readings.meter_id = registry.meter_id
+{%- endset %}
 
 with
-
-readings as {{ wattlake.not_materialized() }} (
-    select * from {{ ref('stg_metering__readings') }}
-),
 
 meters as (
     select * from {{ ref('int_meters_deduplicated') }}
@@ -39,98 +72,16 @@ site_types as (
     select * from {{ ref('site_types') }}
 ),
 
--- the layout checker indents a Jinja block's CTEs differently in each branch
--- noqa: disable=LT02
-{% if is_incremental() %}
--- batches validated by earlier runs, with their stamp: re-validating a batch
--- whose readings cannot have changed keeps its stamp, so the models downstream
--- do not restate its dates
-validated_batches as (
+-- one row per registered meter with its site: the readings join it once
+registry as (
     select
-        validated.batch_id,
-        max(validated.restated_at_utc) as restated_at_utc,
-        max(
-            case
-                when validated.quarantine_reason in {{ registry_reasons }} then 1 else 0
-            end
-        ) as has_registry_quarantine
-    from {{ this }} as validated
-    group by validated.batch_id
-),
-
-landed_batches as (
-    select distinct
-        readings.batch_id,
-        readings.ingest_date
-    from readings
-),
-
--- the ingest dates this run (re)validates
-pending_ingest_dates as (
-    select landed_batches.ingest_date
-    from landed_batches
-    left join validated_batches
-        on landed_batches.batch_id = validated_batches.batch_id
-    where validated_batches.batch_id is null
-    union
-    select validated.ingest_date
-    from {{ this }} as validated
-    where validated.quarantine_reason in {{ registry_reasons }}
-),
-{% endif %}
-
-pending as {{ wattlake.not_materialized() }} (
-    select readings.*
-    from readings
-    {% if is_incremental() %}
-        where readings.ingest_date in (
-            select pending_ingest_dates.ingest_date from pending_ingest_dates
-        )
-    {% endif %}
-),
--- noqa: enable=LT02
-
-located as {{ wattlake.not_materialized() }} (
-    select
-        pending.meter_id,
-        pending.reading_start_utc,
-        pending.reading_start_has_offset,
-        pending.interval_minutes,
-        pending.energy_kwh,
-        pending.quality_code,
-        pending.batch_id,
-        pending.source_file,
-        pending.source_line,
-        pending.received_at_utc,
-        pending.ingest_date,
-        pending.reading_start_as_delivered,
-        pending.value_as_delivered,
-        pending.unit_as_delivered,
-        pending.raw_line,
-        pending.parse_error,
+        meters.meter_id,
         meters.meter_type,
-        meters.meter_id as registered_meter_id,
-        sites.site_id as registered_site_id,
+        sites.site_id,
         sites.time_zone,
         sites.floor_area_m2 * site_types.max_plausible_w_per_m2 / 1000.0
-            as max_plausible_demand_kw,
-        -- a timestamp without offset on a DST change day of the site's zone:
-        -- the head-end wrote local wall-clock time (UTC by contract otherwise)
-        case
-            when
-                not pending.reading_start_has_offset
-                and pending.reading_start_utc is not null
-                and sites.time_zone is not null
-                then {{ dbt.datediff(
-                    wattlake.local_to_utc('cast(pending.reading_start_utc as date)', 'sites.time_zone'),
-                    wattlake.local_to_utc(dbt.dateadd('day', 1, 'cast(pending.reading_start_utc as date)'), 'sites.time_zone'),
-                    'minute'
-                ) }} <> 1440
-            else false
-        end as is_dst_shifted
-    from pending
-    left join meters
-        on pending.meter_id = meters.meter_id
+            as max_plausible_demand_kw
+    from meters
     left join sites
         on meters.site_id = sites.site_id
     left join site_types
@@ -149,7 +100,7 @@ dst_shifted as (
             partition by located.batch_id, located.meter_id, located.reading_start_utc
             order by located.source_line
         ) as label_occurrence
-    from located
+    from ({{ located }}) as located
     -- the first condition is the cheap one: it reaches the scan, before the joins
     where not located.reading_start_has_offset and located.is_dst_shifted
 ),
@@ -174,7 +125,7 @@ timed as (
     select
         located.*,
         located.reading_start_utc as reading_start_utc_repaired
-    from located
+    from ({{ located }}) as located
     -- never null: a reading is in exactly one of the two branches
     where not located.is_dst_shifted
     union all
@@ -279,7 +230,8 @@ checked as (
 ),
 
 final as (
-    select
+    -- the columns in the order of the contract (docs, quarantine), not by kind
+    select  -- noqa: ST06
         checked.meter_id,
         checked.reading_start_utc,
         cast(checked.reading_start_utc as date) as reading_date,
@@ -323,22 +275,8 @@ final as (
         case
             when checked.quarantine_reason is not null then checked.parse_error
         end as parse_error,
-        {% if is_incremental() -%}
-            case
-                when validated_batches.has_registry_quarantine = 0
-                    then validated_batches.restated_at_utc
-                else {{ wattlake.run_timestamp() }}
-            end
-        {%- else -%}
-            {{ wattlake.run_timestamp() }}
-        {%- endif %} as restated_at_utc,
-        -- the partition column goes last (Athena requires it)
         checked.ingest_date
     from checked
-    {% if is_incremental() -%}
-        left join validated_batches
-            on checked.batch_id = validated_batches.batch_id
-    {%- endif %}
 )
 
 select * from final

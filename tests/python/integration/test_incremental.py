@@ -42,6 +42,20 @@ def rows(warehouse: Path, table: str) -> pd.DataFrame:
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
+def clean_readings(lake: Path) -> pd.DataFrame:
+    """The clean readings as published in the lake (int_readings_cleaned's rows)."""
+    with duckdb.connect() as connection:
+        return connection.execute(
+            "select * from read_parquet(?, hive_partitioning = true)",
+            [str(lake / "clean" / "readings" / "*" / "*.parquet")],
+        ).df()
+
+
+def without_stamp(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.drop(columns=[STAMP])
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
 def latest_stamped(warehouse: Path, table: str, column: str) -> set:
     """Values of `column` on the rows the latest run wrote."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
@@ -73,6 +87,8 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
         delivery.rename(landing / delivery.name)
     run_cli(["land"], tmp)
     run_cli(["transform"], tmp)
+    # the clean readings live in the lake, which the full refresh rewrites
+    clean_incremental = clean_readings(tmp / "lake")
 
     full = tmp / "full" / "wattlake.duckdb"
     run_cli(
@@ -92,13 +108,15 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "full": full,
         "before": before,
         "late_days_utc": late_days,
+        "clean_incremental": clean_incremental,
+        "clean_full": clean_readings(tmp / "lake"),
     }
 
 
 def test_incremental_runs_end_where_a_full_refresh_does(late_arrival) -> None:
     tables = incremental_tables(late_arrival["incremental"])
     assert {
-        "int_readings_cleaned",
+        "int_reading_batches",
         "fct_site_daily_usage",
         "fct_area_monthly_usage",
     } <= set(tables)
@@ -108,6 +126,11 @@ def test_incremental_runs_end_where_a_full_refresh_does(late_arrival) -> None:
         full = rows(late_arrival["full"], table)
         assert len(incremental) == len(full), table
         pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
+    # the clean readings, stored in the lake rather than in the warehouse
+    incremental = without_stamp(late_arrival["clean_incremental"])
+    full = without_stamp(late_arrival["clean_full"])
+    assert len(incremental) == len(full) > 0
+    pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
 
 
 def test_the_late_batch_changes_the_days_it_falls_on(late_arrival) -> None:
@@ -144,7 +167,9 @@ def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
     assert restated_days, "the incremental run restated nothing"
     assert restated_days <= nearby
     assert restated_days < all_days, "the incremental run restated every day"
-    assert latest_stamped(warehouse, "int_readings_cleaned", "reading_date") <= late
+    clean = late_arrival["clean_incremental"]
+    restated_clean = clean.loc[clean[STAMP] == clean[STAMP].max(), "reading_date"]
+    assert {pd.Timestamp(day).date() for day in restated_clean.unique()} <= late
     restated_months = latest_stamped(
         warehouse, "fct_site_monthly_usage", "reading_month_local"
     )

@@ -1,0 +1,99 @@
+{#- lake_partitions (DuckDB): a model stored once, as Hive-style Parquet in the
+    lake, and read in the warehouse through a view over those files.
+
+    Used for the clean readings (incremental_in_lake() in incremental_by.sql):
+    a city year is 350 million rows, and writing them into a DuckDB table and
+    then again to the lake's Parquet (the contract the Spark job reads) costs
+    twice what writing the Parquet alone does. The model keeps the incremental
+    contract of macros/incremental_by.sql: its rows carry restated_at_utc, and
+    is_incremental() is true once its view exists.
+
+      full refresh: one COPY of the model's rows to `location`, partitioned by
+                    `partition_by`; the folder is emptied first (OVERWRITE).
+      incremental:  the model's rows (the restated keys only) go to a temporary
+                    table; each key's folder is then replaced by one COPY
+                    (OVERWRITE removes the files the key had before).
+    Then the view is (re)created over `location`: read_parquet with Hive
+    partitioning, or, while no file exists, an empty relation of the model's
+    columns. -#}
+{% materialization lake_partitions, adapter='duckdb' %}
+    {%- set location = config.require('location') -%}
+    {%- set key = config.require('partition_by') -%}
+    {%- set existing_relation = load_cached_relation(this) -%}
+    {%- set target_relation = this.incorporate(type='view') -%}
+    {%- set incremental = wattlake.is_incremental() -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+    {%- if incremental %}
+        {%- set stage = api.Relation.create(identifier=this.identifier ~ '__restated', type='table') -%}
+        {% call statement('main') -%}
+            create or replace temporary table {{ stage.identifier }} as
+            {{ compiled_code }}
+        {%- endcall %}
+        {%- set keys = run_query(
+            'select distinct ' ~ key ~ ' from ' ~ stage.identifier ~ ' order by 1'
+        ).columns[0].values() -%}
+        {%- for value in keys %}
+            {%- do run_query(wattlake._copy_to_lake(
+                'select * exclude (' ~ key ~ ') from ' ~ stage.identifier
+                    ~ ' where ' ~ key ~ " = '" ~ value ~ "'",
+                location ~ '/' ~ key ~ '=' ~ value,
+                'per_thread_output true'
+            )) -%}
+        {%- endfor %}
+        {%- do run_query('drop table ' ~ stage.identifier) -%}
+    {%- else %}
+        {%- if existing_relation is not none %}
+            {{ adapter.drop_relation(existing_relation) }}
+        {%- endif %}
+        {#- rows reach the writer in no order of the key: with DuckDB's default
+            of 100 open partition files, a city year came out as 27,000 small
+            files; one file per key value stays open instead -#}
+        {%- do run_query('set partitioned_write_max_open_files = 100000') -%}
+        {% call statement('main') -%}
+            {{ wattlake._copy_to_lake(
+                compiled_code, location, 'partition_by (' ~ key ~ "), filename_pattern 'part_{i}'"
+            ) }}
+        {%- endcall %}
+        {%- do run_query('reset partitioned_write_max_open_files') -%}
+        {%- set keys = none -%}
+    {%- endif %}
+
+    {%- set files = location ~ '/*/*.parquet' -%}
+    {%- set found = run_query("select count(*) from glob('" ~ files ~ "')").columns[0].values()[0] -%}
+    {% call statement('create_view') -%}
+        create or replace view {{ target_relation }} as
+        {% if found > 0 -%}
+            select * from read_parquet(
+                '{{ files }}', hive_partitioning = true, hive_types = {'{{ key }}': 'date'}
+            )
+        {%- else -%}
+            {%- set columns = get_column_schema_from_query(compiled_code) -%}
+            select
+            {%- for column in columns %}
+                cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}{{ ',' if not loop.last }}
+            {%- endfor %}
+            where 1 = 0
+        {%- endif %}
+    {%- endcall %}
+    {%- if execute %}
+        {{- log(this.identifier ~ ": " ~ ((keys | length) ~ " " ~ key ~ " value(s) replaced in " if incremental else "written to ") ~ location, info=true) -}}
+    {%- endif %}
+
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {{ adapter.commit() }}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+{#- COPY a query's rows to Parquet at `path`, replacing what is there. -#}
+{% macro _copy_to_lake(query, path, options) -%}
+    copy ({{ query }}) to '{{ path }}' (
+        format parquet,
+        compression zstd,
+        overwrite true,
+        {{ options }}
+    )
+{%- endmacro %}
