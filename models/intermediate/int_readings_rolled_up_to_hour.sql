@@ -7,12 +7,14 @@ meter_hours as (
     select * from {{ ref('int_readings_rolled_up_to_meter_hour') }}
 ),
 
+-- the area and the local hour follow from the site and the UTC hour: max()
+-- carries them, and fewer grouping columns make the grouping cheaper
 final as (
     select
         meter_hours.site_id,
-        meter_hours.area_id,
+        max(meter_hours.area_id) as area_id,
         meter_hours.hour_start_utc,
-        meter_hours.hour_start_local,
+        max(meter_hours.hour_start_local) as hour_start_local,
         meter_hours.reading_date_local,
         sum(meter_hours.energy_kwh) as energy_kwh,
         -- each meter's average demand over the minutes it reported in the hour
@@ -27,9 +29,7 @@ final as (
     from meter_hours
     group by
         meter_hours.site_id,
-        meter_hours.area_id,
         meter_hours.hour_start_utc,
-        meter_hours.hour_start_local,
         meter_hours.reading_date_local,
         meter_hours.reading_date
 )
