@@ -27,23 +27,23 @@
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
     {%- if incremental %}
-        {%- set stage = api.Relation.create(identifier=this.identifier ~ '__restated', type='table') -%}
+        {%- set stage = this.identifier ~ '__restated' -%}
         {% call statement('main') -%}
-            create or replace temporary table {{ stage.identifier }} as
+            create or replace temporary table {{ stage }} as
             {{ compiled_code }}
         {%- endcall %}
         {%- set keys = run_query(
-            'select distinct ' ~ key ~ ' from ' ~ stage.identifier ~ ' order by 1'
+            'select distinct ' ~ key ~ ' from ' ~ stage ~ ' order by 1'
         ).columns[0].values() -%}
         {%- for value in keys %}
             {%- do run_query(wattlake._copy_to_lake(
-                'select * exclude (' ~ key ~ ') from ' ~ stage.identifier
+                'select * exclude (' ~ key ~ ') from ' ~ stage
                     ~ ' where ' ~ key ~ " = '" ~ value ~ "'",
                 location ~ '/' ~ key ~ '=' ~ value,
                 'per_thread_output true'
             )) -%}
         {%- endfor %}
-        {%- do run_query('drop table ' ~ stage.identifier) -%}
+        {%- do run_query('drop table ' ~ stage) -%}
     {%- else %}
         {%- if existing_relation is not none %}
             {{ adapter.drop_relation(existing_relation) }}

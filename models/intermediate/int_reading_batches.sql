@@ -1,5 +1,5 @@
-{#- What each landed batch holds, per UTC reading date: rows landed, usable
-    and quarantined for what the registry said. The ledger the clean readings
+{#- What each landed batch holds, per UTC reading date: rows landed, and
+    those quarantined for what the registry said. The ledger the clean readings
     restate by: int_readings_validated is a view (a city year is 350 million
     rows, too many to store twice), and this small table remembers which
     batches earlier runs have seen.
@@ -69,10 +69,6 @@ counted as (
         validated.reading_date,
         cast(count(*) as {{ dbt.type_bigint() }}) as landed_rows,
         cast(
-            sum(case when validated.quarantine_reason is null then 1 else 0 end)
-            as {{ dbt.type_bigint() }}
-        ) as usable_rows,
-        cast(
             sum(
                 case
                     when validated.quarantine_reason in {{ registry_reasons }} then 1
@@ -97,7 +93,6 @@ final as (
         counted.batch_id,
         counted.reading_date,
         counted.landed_rows,
-        counted.usable_rows,
         counted.registry_quarantined_rows,
         {% if is_incremental() -%}
             case

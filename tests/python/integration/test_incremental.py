@@ -38,8 +38,7 @@ def incremental_tables(warehouse: Path) -> list[str]:
 def rows(warehouse: Path, table: str) -> pd.DataFrame:
     """A table's rows without the stamp, in a stable order."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        frame = connection.execute(f"select * exclude ({STAMP}) from main.{table}").df()
-    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+        return without_stamp(connection.execute(f"select * from main.{table}").df())
 
 
 def clean_readings(lake: Path) -> pd.DataFrame:
@@ -52,6 +51,7 @@ def clean_readings(lake: Path) -> pd.DataFrame:
 
 
 def without_stamp(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows without the stamp (it differs between runs by design), in a stable order."""
     frame = frame.drop(columns=[STAMP])
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
