@@ -21,7 +21,13 @@
     {%- if not execute or model.resource_type == 'unit_test' -%}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set pattern = wattlake.lake_uri('raw/' ~ table_name ~ '/*/*.parquet') -%}
+    {#- the glob of its files: meta.lake_glob, or the raw table's -#}
+    {%- set node = graph.sources.values()
+        | selectattr('source_name', 'equalto', source_name)
+        | selectattr('name', 'equalto', table_name)
+        | first -%}
+    {%- set glob = node.meta.get('lake_glob') or ('raw/' ~ table_name ~ '/*/*.parquet') -%}
+    {%- set pattern = wattlake.lake_uri(glob) -%}
     {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')") -%}
     {%- if found.columns[0].values()[0] > 0 -%}
         {{ return(relation) }}

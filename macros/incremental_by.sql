@@ -84,3 +84,25 @@
         1 = 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- The config of a small model rebuilt whole on every run and published to
+    the lake at `path` as Parquet, for the Spark job to read beside the clean
+    readings (the meter registry, the hourly weather):
+      DuckDB:   lake_partitions without a partition key: one COPY to `path`;
+      Athena:   a Parquet table located at `path`;
+      Redshift: a table, unloaded to `path` after each run (unload_table). -#}
+{% macro table_in_lake(path) -%}
+    {%- if target.type == 'duckdb' -%}
+        {{ return({'materialized': 'lake_partitions', 'location': wattlake.lake_uri(path)}) }}
+    {%- elif target.type == 'athena' -%}
+        {{ return({
+            'materialized': 'table',
+            'format': 'parquet',
+            'external_location': wattlake.lake_uri(path),
+        }) }}
+    {%- endif -%}
+    {{ return({
+        'materialized': 'table',
+        'post_hook': "{{ wattlake.unload_table('" ~ path ~ "') }}",
+    }) }}
+{%- endmacro %}

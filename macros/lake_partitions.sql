@@ -1,7 +1,9 @@
 {#- lake_partitions (DuckDB): a model stored once, as Hive-style Parquet in the
     lake, and read in the warehouse through a view over those files.
 
-    Used for the clean readings (incremental_in_lake() in incremental_by.sql):
+    Used for the clean readings (incremental_in_lake() in incremental_by.sql),
+    and without `partition_by` for the small tables the Spark job reads beside
+    them (table_in_lake(): rewritten whole on every run):
     a city year is 350 million rows, and writing them into a DuckDB table and
     then again to the lake's Parquet (the contract the Spark job reads) costs
     twice what writing the Parquet alone does. The model keeps the incremental
@@ -18,10 +20,10 @@
     columns. -#}
 {% materialization lake_partitions, adapter='duckdb' %}
     {%- set location = config.require('location') -%}
-    {%- set key = config.require('partition_by') -%}
+    {%- set key = config.get('partition_by') -%}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='view') -%}
-    {%- set incremental = wattlake.is_incremental() -%}
+    {%- set incremental = key is not none and wattlake.is_incremental() -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -54,20 +56,23 @@
         {%- do run_query('set partitioned_write_max_open_files = 100000') -%}
         {% call statement('main') -%}
             {{ wattlake._copy_to_lake(
-                compiled_code, location, 'partition_by (' ~ key ~ "), filename_pattern 'part_{i}'"
+                compiled_code, location,
+                ('partition_by (' ~ key ~ ')' if key else 'per_thread_output true')
+                ~ ", filename_pattern 'part_{i}'"
             ) }}
         {%- endcall %}
         {%- do run_query('reset partitioned_write_max_open_files') -%}
         {%- set keys = none -%}
     {%- endif %}
 
-    {%- set files = location ~ '/*/*.parquet' -%}
+    {%- set files = location ~ ('/*/*.parquet' if key else '/*.parquet') -%}
     {%- set found = run_query("select count(*) from glob('" ~ files ~ "')").columns[0].values()[0] -%}
     {% call statement('create_view') -%}
         create or replace view {{ target_relation }} as
         {% if found > 0 -%}
             select * from read_parquet(
-                '{{ files }}', hive_partitioning = true, hive_types = {'{{ key }}': 'date'}
+                '{{ files }}'
+                {%- if key %}, hive_partitioning = true, hive_types = {'{{ key }}': 'date'}{% endif %}
             )
         {%- else -%}
             {%- set columns = get_column_schema_from_query(compiled_code) -%}

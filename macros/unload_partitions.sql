@@ -36,3 +36,16 @@
     {%- endfor %}
     select 1
 {%- endmacro %}
+
+{#- Redshift: publish a whole table to `<lake>/<path>/` as Parquet, replacing
+    the files there (CLEANPATH). The post-hook of table_in_lake(). -#}
+{% macro unload_table(path) -%}
+    {%- if not env_var('WATTLAKE_REDSHIFT_UNLOAD_ROLE_ARN', '') -%}
+        {{ exceptions.raise_compiler_error("unload_table: set WATTLAKE_REDSHIFT_UNLOAD_ROLE_ARN to a role that may write " ~ wattlake.lake_uri(path)) }}
+    {%- endif -%}
+    unload ('select * from {{ this }}')
+    to '{{ wattlake.lake_uri(path) }}/'
+    iam_role '{{ env_var('WATTLAKE_REDSHIFT_UNLOAD_ROLE_ARN', '') }}'
+    format as parquet
+    cleanpath
+{%- endmacro %}

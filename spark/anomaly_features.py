@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         spark.stop()
     logging.info(
-        "anomaly features: %d meter-days (%s to %s) -> %s in %.1f s",
+        "anomaly features: %d meter-hours (%s to %s) -> %s in %.1f s",
         report.rows,
         report.first_date,
         report.last_date,

@@ -155,8 +155,33 @@ def stage_features(
     span = f"{report.first_date} to {report.last_date}" if report.rows else "no dates"
     return StageResult(
         "features",
-        f"{report.rows:,} meter-days ({span}) -> {report.output}",
+        f"{report.rows:,} meter-hours ({span}) -> {report.output}",
         time.perf_counter() - started,
+    )
+
+
+def stage_evaluate(settings: Settings, skip_without_truth: bool = False) -> StageResult:
+    """Detected anomalies (fct_anomalies) against the simulator's ground truth.
+
+    In `wattlake run`, a lake of real exports (no ground truth) skips it.
+    """
+    from wattlake.evaluate import TRUTH_FILE, evaluate
+
+    lake = _lake(settings)
+    if skip_without_truth and not lake.exists(lake.truth(TRUTH_FILE)):
+        return StageResult("evaluate", "skipped: no ground truth (real data)", 0.0)
+    evaluation = evaluate(lake, str(settings.warehouse))
+    for line in evaluation.table():
+        log.info("evaluate: %s", line)
+    scores = ", ".join(
+        f"{kind} {scores.f1:.2f}"
+        for kind, scores in sorted(evaluation.events.items())
+        if scores.f1 is not None
+    )
+    return StageResult(
+        "evaluate",
+        f"event F1 {scores} -> {lake.truth('evaluation.json')}",
+        evaluation.seconds,
     )
 
 
@@ -195,6 +220,7 @@ def run_all(settings: Settings) -> list[StageResult]:
         partial(stage_transform, settings, "marts"),
     ]
     if settings.target == "local":
+        stages.append(partial(stage_evaluate, settings, skip_without_truth=True))
         stages.append(partial(stage_export, settings))
     stages.append(partial(stage_docs, settings))
     results = []
@@ -259,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument(
         "--end", type=date.fromisoformat, help="last reading date (YYYY-MM-DD)"
     )
+    commands.add_parser(
+        "evaluate",
+        help="precision, recall and F1 of fct_anomalies against the simulator's truth",
+    )
     commands.add_parser("export", help="Tableau .hyper extract of the marts")
     docs = commands.add_parser("docs", help="generate the dbt docs site")
     docs.add_argument(
@@ -269,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "run",
-        help="all stages in order: simulate, land, transform, features, export, docs",
+        help="all stages in order: simulate, land, transform, features, marts, evaluate, export, docs",
     )
     return parser
 
@@ -317,6 +347,8 @@ def _single(args: argparse.Namespace, settings: Settings) -> StageResult:
         return stage_transform(settings, args.selector, extra)
     if args.command == "features":
         return stage_features(settings, args.start, args.end)
+    if args.command == "evaluate":
+        return stage_evaluate(settings)
     if args.command == "export":
         return stage_export(settings)
     if args.command == "docs":

@@ -315,6 +315,14 @@ class Lake:
         """Typed, deduplicated readings, partitioned by UTC reading date (dbt writes)."""
         return f"{self.root}/clean/readings"
 
+    def feature_inputs(self) -> dict[str, str]:
+        """What the Spark feature job reads from `clean/` (dbt publishes all three)."""
+        return {
+            "readings": self.clean_readings_prefix(),
+            "meter_sites": f"{self.root}/clean/meter_sites",
+            "weather_hourly": f"{self.root}/clean/weather_hourly",
+        }
+
     def anomaly_features_prefix(self) -> str:
         """Per-meter anomaly features, partitioned by reading date (Spark writes)."""
         return f"{self.root}/curated/anomaly_features"

@@ -104,22 +104,28 @@ def run_features(
     """
     from pyspark.sql import functions as F
 
-    from wattlake.features.transforms import TRAILING_DAYS, anomaly_features
+    from wattlake.features.transforms import HISTORY_DAYS, anomaly_features
 
     started = time.perf_counter()
-    source = lake.clean_readings_prefix()
-    if not any(uri.endswith(".parquet") for uri in lake.list(source)):
-        raise FeatureJobError(
-            f"no clean readings in {source}: run `wattlake transform` first"
-        )
-    readings = spark.read.parquet(spark_path(lake, source))
+    inputs = {}
+    for name, prefix in lake.feature_inputs().items():
+        if not any(uri.endswith(".parquet") for uri in lake.list(prefix)):
+            raise FeatureJobError(
+                f"no {name} in {prefix}: run `wattlake transform --selector lake_clean` first"
+            )
+        inputs[name] = spark.read.parquet(spark_path(lake, prefix))
+    readings = inputs["readings"]
     if start is not None:
-        history_start = start - timedelta(days=TRAILING_DAYS)
+        history_start = start - timedelta(days=HISTORY_DAYS)
         readings = readings.where(F.col("reading_date") >= F.lit(history_start))
     if end is not None:
         readings = readings.where(F.col("reading_date") <= F.lit(end))
     features = anomaly_features(
-        readings.select("meter_id", "energy_kwh", "reading_date")
+        readings.select(
+            "meter_id", "reading_start_utc", "interval_minutes", "energy_kwh"
+        ),
+        inputs["meter_sites"],
+        inputs["weather_hourly"],
     )
     if start is not None:
         features = features.where(F.col("reading_date") >= F.lit(start))
@@ -162,14 +168,17 @@ def run_features_on_lake(
 
     with tempfile.TemporaryDirectory(prefix="wattlake-spark-") as tmp:
         local = Lake(tmp)
-        source = lake.clean_readings_prefix()
-        copied = lake.list(source)
+        copied = [
+            uri
+            for prefix in lake.feature_inputs().values()
+            for uri in lake.list(prefix)
+        ]
         for uri in copied:
             local.write_bytes(lake.rebase(uri, local), lake.read_bytes(uri))
         log.info(
-            "features: copied %d clean files from %s to a local work folder",
+            "features: copied %d clean files from %s/clean to a local work folder",
             len(copied),
-            source,
+            lake.root,
         )
         report = run_features(spark, local, start, end)
         written = [

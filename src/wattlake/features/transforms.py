@@ -1,110 +1,508 @@
 """Anomaly features as pure `DataFrame -> DataFrame` functions, chained with `.transform`.
 
-Rolling statistics are O(n): the series is gap-filled to one row per meter and
-day, running sums are taken once, and a trailing window is the difference of
-two running sums (`lag`), never a row-based sliding frame.
+One output row per meter and UTC clock hour (`curated/anomaly_features`), with
+the meter's day-level features (by its local date) repeated on each hour.
+
+Every trailing statistic is O(n): the hourly and daily series are gap-filled
+(one row per meter and hour, or day, with null where nothing was read), so a
+row's position is its time; a trailing window is then the difference of two
+running sums (`lag`), and a same-hour-last-week value is a `lag` of 168 rows.
+No row-based sliding frame ever runs over 15-minute rows.
+
+Hourly features
+    energy_kwh, interval_count, minutes_reported, min/max_interval_kwh,
+    zero_interval_count
+    expected_kwh        median of the same hour of the week over the last
+                        PROFILE_WEEKS weeks (null with fewer than 2 of them)
+    residual_kwh, mad_kwh, robust_zscore
+                        residual = observed - expected; the scale is the median
+                        absolute deviation (MAD) of those same-hour values,
+                        x 1.4826, floored at 5 % of the expected value
+    mean/stddev_24h_kwh, mean/stddev_7d_kwh
+                        rolling statistics of hourly kWh, this hour included
+    max_interval_ratio  the hour's largest interval against the meter's mean
+                        interval of the last 7 days (a spike stands out)
+    flat_run_hours      consecutive hours whose intervals all repeat one
+                        non-zero value, the same as the hour before (stuck)
+    zero_run_hours      consecutive hours of nothing but zeros (an outage)
+Daily features (local date of the site)
+    day_kwh, expected_day_kwh, day_ratio
+    night_kwh_per_hour, usual_night_kwh_per_hour, night_ratio
+                        mean kWh per hour 00:00-06:00 local, against the mean
+                        expected kWh of those hours (the night base load
+                        against the meter's usual)
+    drift_slope_per_day slope of day_ratio over the last DRIFT_DAYS days
+    level_shift_ratio   mean kWh of the last 7 days over the 28 days before
+    air_temperature_c, heating/cooling_degrees, temperature_expected_kwh,
+    temperature_residual_kwh
+                        day_kwh against a least-squares fit on heating and
+                        cooling degrees over the previous TRAILING_DAYS days
+    kwh_per_m2, peer_percentile
+                        the site's kWh per m2 and its percentile among sites
+                        of the same type and area that day
+    peer_day_ratio, peer_site_count
+                        the median day_ratio of those sites, and how many have
+                        one: a change all of them share (a school holiday, a
+                        closure, a cold day) is the calendar, not the meter
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+PROFILE_WEEKS = 8
 TRAILING_DAYS = 28
-MIN_TRAILING_DAYS = 7
+DRIFT_DAYS = 14
+LEVEL_DAYS = 7
+# days of readings before the first date asked for that the features need
+HISTORY_DAYS = max(7 * PROFILE_WEEKS, LEVEL_DAYS + TRAILING_DAYS)
+HEATING_BASE_C = 15.5
+COOLING_BASE_C = 22.0
+NIGHT_HOURS = (0, 6)  # local wall-clock hours [from, to)
+
+# day-level features of the site-local date, repeated on each of its hours
+DAILY_COLUMNS = (
+    "day_kwh",
+    "expected_day_kwh",
+    "day_ratio",
+    "night_kwh_per_hour",
+    "usual_night_kwh_per_hour",
+    "night_ratio",
+    "drift_slope_per_day",
+    "level_shift_ratio",
+    "air_temperature_c",
+    "heating_degrees",
+    "cooling_degrees",
+    "temperature_expected_kwh",
+    "temperature_residual_kwh",
+    "kwh_per_m2",
+    "peer_percentile",
+    "peer_day_ratio",
+    "peer_site_count",
+)
+OUTPUT_COLUMNS = (
+    "meter_id",
+    "site_id",
+    "site_type",
+    "area_id",
+    "hour_start_utc",
+    "hour_start_local",
+    "local_date",
+    "energy_kwh",
+    "interval_count",
+    "minutes_reported",
+    "min_interval_kwh",
+    "max_interval_kwh",
+    "zero_interval_count",
+    "expected_kwh",
+    "residual_kwh",
+    "mad_kwh",
+    "robust_zscore",
+    "mean_24h_kwh",
+    "stddev_24h_kwh",
+    "mean_7d_kwh",
+    "stddev_7d_kwh",
+    "max_interval_ratio",
+    "flat_run_hours",
+    "zero_run_hours",
+    *DAILY_COLUMNS,
+    "reading_date",
+)
 
 
-def daily_energy(readings: DataFrame) -> DataFrame:
-    """Clean readings -> one row per meter and UTC reading date with its kWh."""
-    return readings.groupBy("meter_id", "reading_date").agg(
-        F.sum("energy_kwh").alias("energy_kwh"),
-        F.count(F.lit(1)).cast("int").alias("interval_count"),
+def _ratio(numerator: Column, denominator: Column) -> Column:
+    """Divide, or null when the denominator is null or ~0 (ANSI-safe)."""
+    return F.when(F.abs(denominator) > 1e-9, numerator / denominator)
+
+
+def _median(values: list[Column]) -> Column:
+    """Median of the non-null values of a few columns (null when fewer than 2)."""
+    present = F.array_sort(F.filter(F.array(*values), lambda v: v.isNotNull()))
+    size = F.size(present)
+    low = F.try_element_at(
+        present, F.greatest(F.floor((size + 1) / 2), F.lit(1)).cast("int")
+    )
+    high = F.try_element_at(present, (F.floor(size / 2) + 1).cast("int"))
+    return F.when(size >= 2, (low + high) / 2)
+
+
+def _trailing(window: Window, column: str, rows: int, include_current: bool) -> Column:
+    """Sum of `column` (a running sum) over the last `rows` rows, by differencing."""
+    if include_current:
+        return F.col(column) - F.coalesce(F.lag(column, rows).over(window), F.lit(0))
+    return F.coalesce(F.lag(column, 1).over(window), F.lit(0)) - F.coalesce(
+        F.lag(column, rows + 1).over(window), F.lit(0)
     )
 
 
-def gap_filled(daily: DataFrame) -> DataFrame:
-    """One row per meter for every date between its first and last day.
+def _mean_and_stddev(n: Column, s: Column, q: Column) -> tuple[Column, Column]:
+    mean = _ratio(s, n)
+    variance = F.greatest(_ratio(q, n) - mean * mean, F.lit(0.0))
+    return mean, F.sqrt(variance)
 
-    Days without readings get null energy, so positions in the ordered series
-    are days and a difference of running sums spans a fixed number of days.
+
+def hourly_energy(readings: DataFrame) -> DataFrame:
+    """Clean readings -> one row per meter and UTC clock hour."""
+    return readings.groupBy(
+        "meter_id", F.date_trunc("hour", "reading_start_utc").alias("hour_start_utc")
+    ).agg(
+        F.sum("energy_kwh").alias("energy_kwh"),
+        F.count(F.lit(1)).cast("int").alias("interval_count"),
+        F.sum("interval_minutes").cast("int").alias("minutes_reported"),
+        F.min("energy_kwh").alias("min_interval_kwh"),
+        F.max("energy_kwh").alias("max_interval_kwh"),
+        F.sum(F.when(F.col("energy_kwh") == 0, 1).otherwise(0))
+        .cast("int")
+        .alias("zero_interval_count"),
+    )
+
+
+def gap_filled(frame: DataFrame, time_column: str, step: str) -> DataFrame:
+    """One row per meter for every `step` between its first and last row.
+
+    Missing rows get nulls, so a row's position in the meter's ordered series
+    is its time and `lag(k)` is exactly k steps back.
     """
-    spans = daily.groupBy("meter_id").agg(
-        F.min("reading_date").alias("first_date"),
-        F.max("reading_date").alias("last_date"),
+    spans = frame.groupBy("meter_id").agg(
+        F.min(time_column).alias("_first"), F.max(time_column).alias("_last")
     )
     calendar = spans.select(
         "meter_id",
-        F.explode(
-            F.sequence("first_date", "last_date", F.expr("interval 1 day"))
-        ).alias("reading_date"),
+        F.explode(F.sequence("_first", "_last", F.expr(f"interval {step}"))).alias(
+            time_column
+        ),
     )
-    return calendar.join(daily, ["meter_id", "reading_date"], "left")
+    return calendar.join(frame, ["meter_id", time_column], "left")
 
 
-def with_trailing_zscore(daily: DataFrame, days: int = TRAILING_DAYS) -> DataFrame:
-    """Add trailing mean, standard deviation and today's z-score against them.
+def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
+    """Add the site of the meter version in force on each hour's UTC date.
 
-    The trailing window is the previous `days` days, today excluded.
-    Needs a gap-filled series (see `gap_filled`). The z-score is null until the
-    meter has `MIN_TRAILING_DAYS` days of history, and when the history is flat.
+    Hours before a meter's first registry snapshot take version 1; hours of a
+    meter the registry does not list are left out (dbt quarantined them).
     """
-    ordered = Window.partitionBy("meter_id").orderBy("reading_date")
-    running = (
-        Window.partitionBy("meter_id")
-        .orderBy("reading_date")
-        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    sites = F.broadcast(
+        meter_sites.select(
+            "meter_id",
+            "version_number",
+            "valid_from",
+            "valid_to",
+            "site_id",
+            "site_type",
+            "area_id",
+            "floor_area_m2",
+            "time_zone",
+        ).withColumnRenamed("meter_id", "_meter_id")
     )
-    value = F.col("energy_kwh")
-    present = value.isNotNull().cast("long")
-    with_running = (
-        daily.withColumn("_n", F.sum(present).over(running))
-        .withColumn("_s", F.sum(F.coalesce(value, F.lit(0.0))).over(running))
-        .withColumn("_q", F.sum(F.coalesce(value * value, F.lit(0.0))).over(running))
+    day = F.to_date("hour_start_utc")
+    in_force = (
+        (F.col("_meter_id") == F.col("meter_id"))
+        & ((F.col("valid_from") <= day) | (F.col("version_number") == 1))
+        & (F.col("valid_to").isNull() | (day < F.col("valid_to")))
     )
-
-    def trailing(column: str) -> F.Column:
-        # sum over the `days` rows before today = running(t-1) - running(t-1-days)
-        before = F.lag(column, 1).over(ordered)
-        window_start = F.lag(column, days + 1).over(ordered)
-        return F.coalesce(before, F.lit(0)) - F.coalesce(window_start, F.lit(0))
-
-    n = trailing("_n")
-    mean = trailing("_s") / F.when(n > 0, n)
-    # population variance from sums; clamp tiny negative rounding errors
-    variance = F.greatest(trailing("_q") / F.when(n > 0, n) - mean * mean, F.lit(0.0))
-    stddev = F.sqrt(variance)
+    local = F.from_utc_timestamp("hour_start_utc", F.col("time_zone"))
     return (
-        with_running.withColumn("trailing_day_count", n.cast("int"))
-        .withColumn("trailing_mean_kwh", mean)
-        .withColumn("trailing_stddev_kwh", stddev)
+        hourly.join(sites, in_force, "inner")
+        .drop("_meter_id", "version_number", "valid_from", "valid_to")
+        .withColumn("hour_start_local", local)
+        .withColumn("local_date", F.to_date(local))
+        .withColumn("local_hour", F.hour(local))
+    )
+
+
+def with_hourly_features(hourly: DataFrame) -> DataFrame:
+    """Expected value, residual, robust z-score, rolling statistics, run lengths.
+
+    Needs a gap-filled hourly series (see `gap_filled`).
+    """
+    ordered = Window.partitionBy("meter_id").orderBy("hour_start_utc")
+    running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    value = F.col("energy_kwh")
+    same_hour = [
+        F.lag(value, 168 * week).over(ordered) for week in range(1, PROFILE_WEEKS + 1)
+    ]
+    frame = (
+        hourly.withColumn("_same_hour", F.array(*same_hour))
         .withColumn(
-            "energy_zscore",
-            F.when(
-                (F.col("trailing_day_count") >= MIN_TRAILING_DAYS)
-                & (F.col("trailing_stddev_kwh") > 1e-9)
-                & value.isNotNull(),
-                (value - F.col("trailing_mean_kwh")) / F.col("trailing_stddev_kwh"),
+            "expected_kwh",
+            _median([F.col("_same_hour")[i] for i in range(PROFILE_WEEKS)]),
+        )
+        .withColumn(
+            "mad_kwh",
+            _median(
+                [
+                    F.abs(F.col("_same_hour")[i] - F.col("expected_kwh"))
+                    for i in range(PROFILE_WEEKS)
+                ]
             ),
         )
-        .drop("_n", "_s", "_q")
+        .withColumn("residual_kwh", value - F.col("expected_kwh"))
+        .withColumn(
+            "_scale",
+            F.greatest(F.col("mad_kwh") * 1.4826, F.abs(F.col("expected_kwh")) * 0.05),
+        )
+        .withColumn("robust_zscore", _ratio(F.col("residual_kwh"), F.col("_scale")))
+        .withColumn("_n", F.sum(value.isNotNull().cast("long")).over(running))
+        .withColumn("_s", F.sum(F.coalesce(value, F.lit(0.0))).over(running))
+        .withColumn("_q", F.sum(F.coalesce(value * value, F.lit(0.0))).over(running))
+        .withColumn("_c", F.sum(F.coalesce("interval_count", F.lit(0))).over(running))
+    )
+    for label, rows in (("24h", 24), ("7d", 168)):
+        mean, stddev = _mean_and_stddev(
+            _trailing(ordered, "_n", rows, True),
+            _trailing(ordered, "_s", rows, True),
+            _trailing(ordered, "_q", rows, True),
+        )
+        frame = frame.withColumn(f"mean_{label}_kwh", mean).withColumn(
+            f"stddev_{label}_kwh", stddev
+        )
+    mean_interval = _ratio(
+        _trailing(ordered, "_s", 168, True), _trailing(ordered, "_c", 168, True)
+    )
+    frame = frame.withColumn(
+        "max_interval_ratio", _ratio(F.col("max_interval_kwh"), mean_interval)
+    )
+    # run lengths: hours since the last hour that broke the run
+    position = F.col("_position")
+    flat = (
+        (F.col("interval_count") >= 2)
+        & (F.col("min_interval_kwh") == F.col("max_interval_kwh"))
+        & (F.col("max_interval_kwh") != 0)
+    )
+    zero = (F.col("interval_count") >= 1) & (
+        F.col("zero_interval_count") == F.col("interval_count")
+    )
+    frame = frame.withColumn("_position", F.row_number().over(ordered))
+    previous_value = F.lag("max_interval_kwh", 1).over(ordered)
+    previous_flat = F.lag("_flat", 1).over(ordered)
+    frame = (
+        frame.withColumn("_flat", F.coalesce(flat, F.lit(False)))
+        .withColumn("_zero", F.coalesce(zero, F.lit(False)))
+        .withColumn(
+            "_flat_continues",
+            F.col("_flat")
+            & F.coalesce(previous_flat, F.lit(False))
+            & (F.col("max_interval_kwh") == previous_value),
+        )
+        .withColumn(
+            "_flat_start",
+            F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), position)).over(
+                running
+            ),
+        )
+        .withColumn(
+            "_zero_break", F.max(F.when(~F.col("_zero"), position)).over(running)
+        )
+    )
+    return frame.withColumn(
+        "flat_run_hours",
+        F.when(F.col("_flat"), position - F.col("_flat_start") + 1)
+        .otherwise(0)
+        .cast("int"),
+    ).withColumn(
+        "zero_run_hours",
+        F.when(F.col("_zero"), position - F.coalesce("_zero_break", F.lit(0)))
+        .otherwise(0)
+        .cast("int"),
     )
 
 
-def anomaly_features(readings: DataFrame, days: int = TRAILING_DAYS) -> DataFrame:
-    """Clean readings -> per-meter daily features, one row per meter and day with data."""
-    return (
-        readings.transform(daily_energy)
-        .transform(gap_filled)
-        .transform(lambda frame: with_trailing_zscore(frame, days))
-        .where(F.col("energy_kwh").isNotNull())
-        .select(
-            "meter_id",
-            "energy_kwh",
-            "interval_count",
-            "trailing_day_count",
-            "trailing_mean_kwh",
-            "trailing_stddev_kwh",
-            "energy_zscore",
-            "reading_date",
+def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
+    """Day-level features per meter and local date (see the module docstring)."""
+    night = (F.col("local_hour") >= NIGHT_HOURS[0]) & (
+        F.col("local_hour") < NIGHT_HOURS[1]
+    )
+    with_weather = hourly.join(
+        F.broadcast(weather.select("area_id", "hour_start_utc", "air_temperature_c")),
+        ["area_id", "hour_start_utc"],
+        "left",
+    )
+    days = (
+        with_weather.where(F.col("energy_kwh").isNotNull())
+        .groupBy("meter_id", "local_date")
+        .agg(
+            F.first("site_type").alias("site_type"),
+            F.first("area_id").alias("area_id"),
+            F.first("floor_area_m2").alias("floor_area_m2"),
+            F.sum("energy_kwh").alias("day_kwh"),
+            F.sum(
+                F.when(F.col("expected_kwh").isNotNull(), F.col("expected_kwh"))
+            ).alias("expected_day_kwh"),
+            F.sum(F.when(F.col("expected_kwh").isNotNull(), F.col("energy_kwh"))).alias(
+                "_day_kwh_with_expected"
+            ),
+            F.avg(F.when(night, F.col("energy_kwh"))).alias("night_kwh_per_hour"),
+            F.avg(F.when(night, F.col("expected_kwh"))).alias(
+                "usual_night_kwh_per_hour"
+            ),
+            F.avg("air_temperature_c").alias("air_temperature_c"),
         )
+    )
+    daily = gap_filled(days, "local_date", "1 day")
+    ordered = Window.partitionBy("meter_id").orderBy("local_date")
+    running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    day_ratio = _ratio(F.col("_day_kwh_with_expected"), F.col("expected_day_kwh"))
+    index = F.datediff("local_date", F.lit("2000-01-01").cast("date")).cast("double")
+    heating = F.greatest(F.lit(HEATING_BASE_C) - F.col("air_temperature_c"), F.lit(0.0))
+    cooling = F.greatest(F.col("air_temperature_c") - F.lit(COOLING_BASE_C), F.lit(0.0))
+    frame = (
+        daily.withColumn("day_ratio", day_ratio)
+        .withColumn("heating_degrees", heating)
+        .withColumn("cooling_degrees", cooling)
+        .withColumn(
+            "night_ratio",
+            _ratio(F.col("night_kwh_per_hour"), F.col("usual_night_kwh_per_hour")),
+        )
+    )
+    # running sums for the drift slope, level shift and temperature fit
+    y = F.col("day_kwh")
+    has_ratio = F.col("day_ratio").isNotNull()
+    has_fit = y.isNotNull() & F.col("air_temperature_c").isNotNull()
+    sums = {
+        "_rn": F.when(has_ratio, 1.0),
+        "_rx": F.when(has_ratio, index),
+        "_ry": F.col("day_ratio"),
+        "_rxx": F.when(has_ratio, index * index),
+        "_rxy": F.when(has_ratio, index * F.col("day_ratio")),
+        "_dn": F.when(y.isNotNull(), 1.0),
+        "_dy": y,
+        "_fn": F.when(has_fit, 1.0),
+        "_f1": F.when(has_fit, heating),
+        "_f2": F.when(has_fit, cooling),
+        "_fy": F.when(has_fit, y),
+        "_f11": F.when(has_fit, heating * heating),
+        "_f22": F.when(has_fit, cooling * cooling),
+        "_f12": F.when(has_fit, heating * cooling),
+        "_f1y": F.when(has_fit, heating * y),
+        "_f2y": F.when(has_fit, cooling * y),
+    }
+    for name, term in sums.items():
+        frame = frame.withColumn(
+            name, F.sum(F.coalesce(term, F.lit(0.0))).over(running)
+        )
+
+    def last(name: str, rows: int) -> Column:
+        return _trailing(ordered, name, rows, True)
+
+    def before(name: str, rows: int) -> Column:
+        return _trailing(ordered, name, rows, False)
+
+    n, sx, sy, sxx, sxy = (
+        last(c, DRIFT_DAYS) for c in ("_rn", "_rx", "_ry", "_rxx", "_rxy")
+    )
+    slope = _ratio(n * sxy - sx * sy, n * sxx - sx * sx)
+    frame = frame.withColumn("drift_slope_per_day", F.when(n >= DRIFT_DAYS - 2, slope))
+    recent = _ratio(last("_dy", LEVEL_DAYS), last("_dn", LEVEL_DAYS))
+    # the TRAILING_DAYS days before the last LEVEL_DAYS days
+    earlier_sum = _trailing(ordered, "_dy", LEVEL_DAYS + TRAILING_DAYS, True) - last(
+        "_dy", LEVEL_DAYS
+    )
+    earlier_n = _trailing(ordered, "_dn", LEVEL_DAYS + TRAILING_DAYS, True) - last(
+        "_dn", LEVEL_DAYS
+    )
+    frame = frame.withColumn(
+        "level_shift_ratio",
+        F.when(
+            earlier_n >= TRAILING_DAYS // 2,
+            _ratio(recent, _ratio(earlier_sum, earlier_n)),
+        ),
+    )
+    frame = _with_temperature_fit(frame, before)
+    peers = Window.partitionBy("local_date", "site_type", "area_id").orderBy(
+        "kwh_per_m2"
+    )
+    group = Window.partitionBy("local_date", "site_type", "area_id")
+    return (
+        frame.where(F.col("day_kwh").isNotNull())
+        .withColumn("kwh_per_m2", _ratio(F.col("day_kwh"), F.col("floor_area_m2")))
+        .withColumn("peer_percentile", F.percent_rank().over(peers))
+        .withColumn(
+            "peer_day_ratio", F.percentile_approx("day_ratio", 0.5, 1000).over(group)
+        )
+        .withColumn("peer_site_count", F.count("day_ratio").over(group).cast("int"))
+        .select("meter_id", "local_date", *DAILY_COLUMNS)
+    )
+
+
+def _with_temperature_fit(frame: DataFrame, before) -> DataFrame:
+    """Least squares day_kwh ~ a + b1 heating + b2 cooling over the previous days.
+
+    With no spread in cooling (or heating) degrees, that term is left out.
+    """
+    n = before("_fn", TRAILING_DAYS)
+    s1, s2, sy = (
+        before("_f1", TRAILING_DAYS),
+        before("_f2", TRAILING_DAYS),
+        before("_fy", TRAILING_DAYS),
+    )
+    c11 = before("_f11", TRAILING_DAYS) - _ratio(s1 * s1, n)
+    c22 = before("_f22", TRAILING_DAYS) - _ratio(s2 * s2, n)
+    c12 = before("_f12", TRAILING_DAYS) - _ratio(s1 * s2, n)
+    c1y = before("_f1y", TRAILING_DAYS) - _ratio(s1 * sy, n)
+    c2y = before("_f2y", TRAILING_DAYS) - _ratio(s2 * sy, n)
+    frame = (
+        frame.withColumn("_n", n)
+        .withColumn("_c11", c11)
+        .withColumn("_c22", c22)
+        .withColumn("_c12", c12)
+        .withColumn("_c1y", c1y)
+        .withColumn("_c2y", c2y)
+        .withColumn("_m1", _ratio(s1, n))
+        .withColumn("_m2", _ratio(s2, n))
+        .withColumn("_my", _ratio(sy, n))
+    )
+    spread = 1e-6
+    has1, has2 = F.col("_c11") > spread, F.col("_c22") > spread
+    det = F.col("_c11") * F.col("_c22") - F.col("_c12") * F.col("_c12")
+    both = has1 & has2 & (det > spread * spread)
+    b1 = (
+        F.when(
+            both,
+            _ratio(F.col("_c22") * F.col("_c1y") - F.col("_c12") * F.col("_c2y"), det),
+        )
+        .when(has1, _ratio(F.col("_c1y"), F.col("_c11")))
+        .otherwise(0.0)
+    )
+    b2 = (
+        F.when(
+            both,
+            _ratio(F.col("_c11") * F.col("_c2y") - F.col("_c12") * F.col("_c1y"), det),
+        )
+        .when(has2 & ~has1, _ratio(F.col("_c2y"), F.col("_c22")))
+        .otherwise(0.0)
+    )
+    frame = frame.withColumn("_b1", b1).withColumn("_b2", b2)
+    fitted = (
+        F.col("_my")
+        + F.col("_b1") * (F.col("heating_degrees") - F.col("_m1"))
+        + F.col("_b2") * (F.col("cooling_degrees") - F.col("_m2"))
+    )
+    usable = (F.col("_n") >= TRAILING_DAYS // 2) & F.col(
+        "air_temperature_c"
+    ).isNotNull()
+    return frame.withColumn(
+        "temperature_expected_kwh", F.when(usable, fitted)
+    ).withColumn(
+        "temperature_residual_kwh",
+        F.col("day_kwh") - F.col("temperature_expected_kwh"),
+    )
+
+
+def anomaly_features(
+    readings: DataFrame, meter_sites: DataFrame, weather: DataFrame
+) -> DataFrame:
+    """Clean readings -> one row per meter and UTC hour with data (OUTPUT_COLUMNS)."""
+    hourly = (
+        readings.transform(hourly_energy)
+        .transform(lambda frame: gap_filled(frame, "hour_start_utc", "1 hour"))
+        .transform(lambda frame: with_meter_sites(frame, meter_sites))
+        .transform(with_hourly_features)
+    )
+    daily = daily_features(hourly, weather)
+    return (
+        hourly.where(F.col("energy_kwh").isNotNull())
+        .join(daily, ["meter_id", "local_date"], "left")
+        .withColumn("reading_date", F.to_date("hour_start_utc"))
+        .select(*OUTPUT_COLUMNS)
     )

@@ -16,6 +16,11 @@ in it and adds up the energy it changed. Events on one site never overlap.
 | negative    | 2-24 hours of negative values from a faulty meter      |
 | clock_skew  | 1-7 days with timestamps 30 or 60 minutes off          |
 
+Spikes and dips happen on sites with machines and steady loads, never on
+homes: a home's kettle, oven or car charger already does both every day, so
+neither a person nor a detector could tell such an event from normal use.
+Negative values only come from meters that are not net meters.
+
 `excess_kwh` is what the event added to the meter's true energy (negative
 when it removed energy); a clock skew moves energy in time and adds none.
 """
@@ -89,14 +94,18 @@ def plan_anomalies(
     )
     years = days / 365.25
     net = sites.is_net_metered
+    # see the module docstring for who is eligible
+    eligible_sites = {
+        "negative": np.flatnonzero(~net),
+        "spike": np.flatnonzero(sites.site_type != "home"),
+        "dip": np.flatnonzero(sites.site_type != "home"),
+    }
     taken: dict[int, list[tuple[np.datetime64, np.datetime64]]] = {}
     rows: list[tuple[int, str, np.datetime64, np.datetime64, float]] = []
     mean_interval_kwh = sites.mean_kw * interval_minutes / 60.0
     for kind in ANOMALY_TYPES:
         count = rng.poisson(city.anomaly_rates[kind] * sites.count * years)
-        eligible = (
-            np.flatnonzero(~net) if kind == "negative" else np.arange(sites.count)
-        )
+        eligible = eligible_sites.get(kind, np.arange(sites.count))
         low, high = (
             (inner_start, inner_end)
             if kind == "clock_skew"

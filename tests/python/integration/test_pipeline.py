@@ -42,6 +42,7 @@ def test_run_prints_where_everything_is(first_run) -> None:
         "transform [lake_clean]",
         "features",
         "transform [marts]",
+        "evaluate",
         "export",
         "docs",
     ):
@@ -128,8 +129,12 @@ def test_clean_readings_and_features_are_in_the_lake(first_run) -> None:
     )
     assert not clean.duplicated(["meter_id", "reading_start_utc"]).any()
     features = pq.read_table(lake / "curated" / "anomaly_features").to_pandas()
-    sites = len(marts["dim_sites"])
-    assert len(features) == features["reading_date"].nunique() * sites
+    # one row per meter and UTC hour with clean readings, adding up to them
+    hours = clean.assign(hour=clean["reading_start_utc"].dt.floor("h"))
+    assert len(features) == len(hours.drop_duplicates(["meter_id", "hour"]))
+    assert features["energy_kwh"].sum() == pytest.approx(clean["energy_kwh"].sum())
+    assert not features.duplicated(["meter_id", "hour_start_utc"]).any()
+    assert (lake / "_truth" / "evaluation.json").is_file()
 
 
 def test_hyper_extract_holds_exactly_the_mart_rows(first_run) -> None:

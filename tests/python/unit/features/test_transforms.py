@@ -1,4 +1,6 @@
-from datetime import date, timedelta
+"""The Spark features on small hand-made series, checked against pandas."""
+
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -8,82 +10,211 @@ import pyarrow.parquet as pq
 import pytest
 
 from wattlake.features.job import run_features
-from wattlake.features.transforms import MIN_TRAILING_DAYS, anomaly_features
+from wattlake.features.transforms import anomaly_features
 from wattlake.storage import Lake
 
 pytestmark = pytest.mark.spark
-START = date(2025, 3, 1)
+START = datetime(2025, 1, 6)  # a Monday, UTC (winter: London is on UTC)
+QUARTER = timedelta(minutes=15)
 
 
-def readings_frame(daily: dict[str, list[float | None]]) -> pd.DataFrame:
-    """Four 15-minute readings per day adding up to each day's kWh (None: no readings)."""
-    rows = []
-    for meter, values in daily.items():
-        for offset, value in enumerate(values):
-            if value is None:
-                continue
-            for quarter in range(4):
-                rows.append((meter, value / 4, START + timedelta(days=offset), quarter))
-    return pd.DataFrame(
-        rows, columns=["meter_id", "energy_kwh", "reading_date", "quarter"]
-    )
-
-
-def features(
-    spark, daily: dict[str, list[float | None]], days: int = 28
-) -> pd.DataFrame:
-    frame = spark.createDataFrame(readings_frame(daily).drop(columns="quarter"))
-    return (
-        anomaly_features(frame, days)
-        .toPandas()
-        .sort_values(["meter_id", "reading_date"])
-    )
-
-
-def test_trailing_statistics_match_an_independent_calculation(spark) -> None:
-    rng = np.random.default_rng(0)
-    values: list[float | None] = list(rng.gamma(5.0, 2.0, 40))
-    values[12] = None  # a day with no readings: a gap, not a zero
-    got = features(spark, {"m1": values}, days=7).reset_index(drop=True)
-    series = pd.Series(values, dtype=float)
-    trailing = series.shift(1).rolling(7, min_periods=1)
-    expected_mean = trailing.mean()
-    expected_std = trailing.std(ddof=0)
-    expected_count = series.shift(1).notna().astype(int).rolling(7, min_periods=1).sum()
-    present = series.notna().to_numpy()
-    assert len(got) == present.sum()  # the gap day has no feature row
-    assert np.allclose(got["trailing_mean_kwh"][1:], expected_mean[present][1:])
-    assert np.allclose(got["trailing_stddev_kwh"][1:], expected_std[present][1:])
-    assert (
-        got["trailing_day_count"].tolist()[1:]
-        == expected_count[present].astype(int).tolist()[1:]
-    )
-    zscore = (series - expected_mean) / expected_std
-    ready = (expected_count >= MIN_TRAILING_DAYS)[present].to_numpy()
-    assert np.allclose(got["energy_zscore"][ready], zscore[present][ready])
-    assert got["energy_zscore"][~ready].isna().all()
-
-
-def test_a_spike_stands_out_and_a_flatline_gives_no_score(spark) -> None:
-    spiky = [10.0 + (day % 3) for day in range(20)] + [40.0]
-    flat = [5.0] * 21
-    got = features(spark, {"spiky": spiky, "flat": flat})
-    spike = got[
-        (got.meter_id == "spiky") & (got.reading_date == START + timedelta(days=20))
+def quarter_hours(values: dict[str, list[float | None]], start: datetime = START):
+    """Readings of 15-minute values per meter from `start` (None: not read)."""
+    rows = [
+        (meter, start + i * QUARTER, 15, value)
+        for meter, series in values.items()
+        for i, value in enumerate(series)
+        if value is not None
     ]
-    assert spike["energy_zscore"].item() > 10
-    assert got[got.meter_id == "flat"]["energy_zscore"].isna().all()
-    daily = got[got.meter_id == "spiky"]["energy_kwh"].tolist()
-    assert daily == pytest.approx(spiky)  # quarter-hours add up to the day
+    return pd.DataFrame(
+        rows,
+        columns=["meter_id", "reading_start_utc", "interval_minutes", "energy_kwh"],
+    )
 
 
-def write_clean(lake: Lake, daily: dict[str, list[float | None]]) -> None:
-    frame = readings_frame(daily)
-    frame["reading_start_utc"] = pd.to_datetime(
-        frame["reading_date"]
-    ) + pd.to_timedelta(frame["quarter"] * 15, "min")
-    frame = frame.drop(columns="quarter")
-    frame["reading_date"] = frame["reading_date"].astype(str)
+def meter_sites(meters, site_type="office", area="a1", time_zone="Europe/London"):
+    return pd.DataFrame(
+        {
+            "meter_id": list(meters),
+            "version_number": 1,
+            "valid_from": date(2025, 1, 1),
+            "valid_to": None,
+            "site_id": [f"site-{m}" for m in meters],
+            "site_type": site_type,
+            "area_id": area,
+            "floor_area_m2": 100.0,
+            "time_zone": time_zone,
+        }
+    )
+
+
+def no_weather():
+    return pd.DataFrame(
+        {
+            "area_id": pd.Series([], dtype=str),
+            "hour_start_utc": pd.Series([], dtype="datetime64[us]"),
+            "air_temperature_c": pd.Series([], dtype=float),
+        }
+    )
+
+
+def features(spark, readings, sites=None, weather=None) -> pd.DataFrame:
+    sites = (
+        meter_sites(sorted(readings["meter_id"].unique())) if sites is None else sites
+    )
+    weather = no_weather() if weather is None else weather
+    frame = anomaly_features(
+        spark.createDataFrame(readings),
+        spark.createDataFrame(
+            sites,
+            "meter_id string, version_number int, valid_from date, valid_to date, site_id string, site_type string, area_id string, floor_area_m2 double, time_zone string",
+        ),
+        spark.createDataFrame(
+            weather,
+            "area_id string, hour_start_utc timestamp, air_temperature_c double",
+        ),
+    )
+    return (
+        frame.toPandas()
+        .sort_values(["meter_id", "hour_start_utc"])
+        .reset_index(drop=True)
+    )
+
+
+def hourly(values: np.ndarray) -> list[float]:
+    """15-minute values that add up to the given hourly values (4 equal quarters)."""
+    return [v / 4 for v in values for _ in range(4)]
+
+
+def test_expected_value_is_the_median_of_the_same_hour_in_earlier_weeks(spark) -> None:
+    rng = np.random.default_rng(1)
+    hours = 24 * 7 * 5
+    values = rng.gamma(4.0, 2.0, hours).round(3)
+    got = features(spark, quarter_hours({"m1": hourly(values)}))
+    assert got["energy_kwh"].to_numpy() == pytest.approx(values)
+    series = pd.Series(values)
+    same_hour = pd.concat([series.shift(168 * w) for w in range(1, 9)], axis=1)
+    counts = same_hour.notna().sum(axis=1)
+    expected = same_hour.median(axis=1).where(counts >= 2)
+    assert np.allclose(got["expected_kwh"], expected, equal_nan=True)
+    mad = same_hour.sub(expected, axis=0).abs().median(axis=1).where(counts >= 2)
+    assert np.allclose(got["mad_kwh"], mad, equal_nan=True)
+    scale = np.maximum(1.4826 * mad, 0.05 * expected.abs())
+    zscore = (series - expected) / scale
+    assert np.allclose(got["robust_zscore"], zscore, equal_nan=True)
+    assert got["expected_kwh"][: 2 * 168].isna().all()  # fewer than 2 weeks before
+
+
+def test_rolling_statistics_match_pandas_across_a_gap(spark) -> None:
+    rng = np.random.default_rng(2)
+    values: list[float | None] = list(rng.gamma(3.0, 1.0, 24 * 10).round(3))
+    values[50:53] = [None] * 3  # three hours not read: a gap, not zeros
+    quarters = [None if v is None else v / 4 for v in values for _ in range(4)]
+    got = features(spark, quarter_hours({"m1": quarters}))
+    series = pd.Series(values, dtype=float)
+    present = series.notna().to_numpy()
+    assert len(got) == present.sum()  # hours without readings have no row
+    for label, hours in (("24h", 24), ("7d", 168)):
+        rolling = series.rolling(hours, min_periods=1)
+        assert np.allclose(got[f"mean_{label}_kwh"], rolling.mean()[present])
+        assert np.allclose(got[f"stddev_{label}_kwh"], rolling.std(ddof=0)[present])
+
+
+def test_a_flatline_and_a_zero_run_are_counted_in_hours(spark) -> None:
+    values = [1.0 + 0.1 * (i % 7) for i in range(4 * 48)]
+    values[4 * 10 : 4 * 15] = [0.8] * 20  # hours 10-14: the meter repeats 0.8
+    values[4 * 30 : 4 * 33] = [0.0] * 12  # hours 30-32: zeros
+    got = features(spark, quarter_hours({"m1": values}))
+    assert got["flat_run_hours"].tolist()[8:17] == [0, 0, 1, 2, 3, 4, 5, 0, 0]
+    assert got["zero_run_hours"].tolist()[29:35] == [0, 1, 2, 3, 0, 0]
+    # a repeated value is not a zero run, and zeros are not a flatline
+    assert got["zero_run_hours"][10:15].eq(0).all()
+    assert got["flat_run_hours"][30:33].eq(0).all()
+
+
+def test_a_spike_stands_out_against_the_usual_interval(spark) -> None:
+    rng = np.random.default_rng(3)
+    values = list(rng.uniform(0.9, 1.1, 4 * 24 * 8))
+    spike_at = 4 * (24 * 7 + 12) + 1  # day 8, 12:15
+    values[spike_at] += 10.0
+    got = features(spark, quarter_hours({"m1": values}))
+    ratio = got["max_interval_ratio"]
+    spike_hour = 24 * 7 + 12
+    assert ratio[spike_hour] > 8
+    assert ratio.drop(index=spike_hour).max() < 1.5
+
+
+def test_a_drift_gives_the_slope_of_the_daily_ratio(spark) -> None:
+    # flat weeks, then use rising by 5 % of expected a day for two weeks
+    days = 8 * 7
+    daily_factor = [1.0] * (days - 14) + [1.0 + 0.05 * (d + 1) for d in range(14)]
+    values = [0.25 * factor for factor in daily_factor for _ in range(96)]
+    got = features(spark, quarter_hours({"m1": values}))
+    last = got[got["local_date"] == got["local_date"].max()].iloc[0]
+    assert last["day_ratio"] == pytest.approx(daily_factor[-1])
+    assert last["drift_slope_per_day"] == pytest.approx(0.05)
+    steady = got[got["local_date"] == (START + timedelta(days=30)).date()].iloc[0]
+    assert steady["drift_slope_per_day"] == pytest.approx(0.0)
+    # the last 7 days against the 28 before them
+    recent = np.mean(daily_factor[-7:])
+    assert last["level_shift_ratio"] == pytest.approx(
+        recent / np.mean(daily_factor[-35:-7])
+    )
+
+
+def test_a_dst_day_has_23_local_hours_and_its_own_night(spark) -> None:
+    # 2025-03-30 in London: 01:00 GMT is 02:00 BST, the day has 23 hours
+    start = datetime(2025, 3, 29)
+    values = [0.25] * (4 * 24 * 3)
+    got = features(spark, quarter_hours({"m1": values}, start))
+    day = got[got["local_date"] == date(2025, 3, 30)]
+    assert len(day) == 23
+    assert day["day_kwh"].iloc[0] == pytest.approx(23.0)
+    assert day["hour_start_utc"].min() == pd.Timestamp("2025-03-30 00:00")
+    assert day["hour_start_utc"].max() == pd.Timestamp("2025-03-30 22:00")
+    # the next local day starts at 23:00 UTC
+    after = got[got["local_date"] == date(2025, 3, 31)]
+    assert after["hour_start_utc"].min() == pd.Timestamp("2025-03-30 23:00")
+    # 00:00-06:00 local on the DST day is five hours of 1 kWh
+    assert day["night_kwh_per_hour"].iloc[0] == pytest.approx(1.0)
+
+
+def test_the_temperature_fit_explains_heating(spark) -> None:
+    rng = np.random.default_rng(4)
+    days = 40
+    temperature = rng.uniform(0.0, 14.0, days)
+    heating = 15.5 - temperature  # every day is below 15.5 degrees
+    daily = 10.0 + 2.0 * heating
+    values = [d / 96 for d in daily for _ in range(96)]
+    weather = pd.DataFrame(
+        {
+            "area_id": "a1",
+            "hour_start_utc": [START + timedelta(hours=h) for h in range(24 * days)],
+            "air_temperature_c": np.repeat(temperature, 24),
+        }
+    )
+    got = features(spark, quarter_hours({"m1": values}), weather=weather)
+    last = got[got["local_date"] == got["local_date"].max()].iloc[0]
+    assert last["heating_degrees"] == pytest.approx(heating[-1])
+    assert last["temperature_expected_kwh"] == pytest.approx(daily[-1], rel=1e-6)
+    assert last["temperature_residual_kwh"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_peers_compare_sites_of_the_same_type_and_area(spark) -> None:
+    meters = {f"m{i}": [0.25 * (i + 1)] * (96 * 2) for i in range(4)}
+    sites = meter_sites(list(meters))
+    got = features(spark, quarter_hours(meters), sites=sites)
+    day = got[got["hour_start_utc"] == pd.Timestamp(START)].set_index("meter_id")
+    assert day["kwh_per_m2"].tolist() == pytest.approx([0.24, 0.48, 0.72, 0.96])
+    assert day["peer_percentile"].tolist() == pytest.approx([0, 1 / 3, 2 / 3, 1])
+    # no site has two weeks of history yet: no day ratio to compare
+    assert (day["peer_site_count"] == 0).all()
+    assert day["peer_day_ratio"].isna().all()
+
+
+def write_clean(lake: Lake, values: dict[str, list[float]], days: int) -> None:
+    frame = quarter_hours(values)
+    frame["reading_date"] = frame["reading_start_utc"].dt.date.astype(str)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     # microseconds, as dbt writes them (Spark refuses nanosecond Parquet timestamps)
     table = table.set_column(
@@ -92,30 +223,65 @@ def write_clean(lake: Lake, daily: dict[str, list[float | None]]) -> None:
         table["reading_start_utc"].cast(pa.timestamp("us")),
     )
     pq.write_to_dataset(
-        table,
-        lake.clean_readings_prefix(),
-        partition_cols=["reading_date"],
+        table, lake.clean_readings_prefix(), partition_cols=["reading_date"]
+    )
+    inputs = lake.feature_inputs()
+    Path(inputs["meter_sites"]).mkdir(parents=True)
+    schema = pa.schema(
+        [
+            ("meter_id", pa.string()),
+            ("version_number", pa.int32()),
+            ("valid_from", pa.date32()),
+            ("valid_to", pa.date32()),
+            ("site_id", pa.string()),
+            ("site_type", pa.string()),
+            ("area_id", pa.string()),
+            ("floor_area_m2", pa.float64()),
+            ("time_zone", pa.string()),
+        ]
+    )
+    pq.write_table(
+        pa.Table.from_pandas(
+            meter_sites(list(values)), schema=schema, preserve_index=False
+        ),
+        f"{inputs['meter_sites']}/part_0.parquet",
+    )
+    Path(inputs["weather_hourly"]).mkdir(parents=True)
+    pq.write_table(
+        pa.Table.from_pandas(no_weather(), preserve_index=False),
+        f"{inputs['weather_hourly']}/part_0.parquet",
     )
 
 
 def test_rerunning_a_date_overwrites_only_that_partition(spark, tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))
-    write_clean(lake, {"m1": [float(v) for v in range(1, 15)], "m2": [2.0] * 14})
+    days = 14
+    write_clean(
+        lake,
+        {
+            "m1": [0.25 * (1 + i // 96) for i in range(96 * days)],
+            "m2": [0.5] * (96 * days),
+        },
+        days,
+    )
     first = run_features(spark, lake)
-    assert first.rows == 28 and first.first_date == START
+    assert first.rows == 2 * 24 * days and first.first_date == START.date()
     output = Path(lake.anomaly_features_prefix())
     before = {p: p.stat().st_mtime_ns for p in output.glob("reading_date=*/*.parquet")}
-    assert len({p.parent for p in before}) == 14
-    rerun_day = START + timedelta(days=10)
+    assert len({p.parent for p in before}) == days
+    rerun_day = START.date() + timedelta(days=10)
     again = run_features(spark, lake, start=rerun_day, end=rerun_day)
-    assert again.rows == 2
+    assert again.rows == 2 * 24
     after = {p: p.stat().st_mtime_ns for p in output.glob("reading_date=*/*.parquet")}
     changed = {p.parent.name for p in set(after) ^ set(before)}
     assert changed == {f"reading_date={rerun_day}"}
     untouched = [p for p in before if p.parent.name != f"reading_date={rerun_day}"]
     assert all(after[p] == before[p] for p in untouched)
     result = spark.read.parquet(str(output)).toPandas()
-    assert len(result) == 28  # no duplicates after the rerun
-    day = result[result.reading_date == rerun_day].sort_values("meter_id")
-    # the rerun still sees the history before its start date
-    assert day["trailing_mean_kwh"].tolist() == pytest.approx([5.5, 2.0])
+    assert len(result) == 2 * 24 * days  # no duplicates after the rerun
+    day = result[result.reading_date == rerun_day].sort_values(
+        ["meter_id", "hour_start_utc"]
+    )
+    # the rerun still reads the history before its start date: the 7-day mean
+    # of m1 (1, 2, ... kWh per hour on days 1, 2, ...) at the end of day 11
+    assert day["mean_7d_kwh"].iloc[23] == pytest.approx(np.mean(range(5, 12)))

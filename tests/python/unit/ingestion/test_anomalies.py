@@ -11,11 +11,14 @@ from wattlake.ingestion.city import ANOMALY_TYPES
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory):
-    """The same city and seed with anomalies (rate 30 per meter-year) and without."""
-    with_anomalies = simulated_lake(
-        tmp_path_factory.mktemp("anomalies"), city(anomaly_rate=30.0)
-    )
+def with_anomalies(tmp_path_factory: pytest.TempPathFactory):
+    """A simulated lake with anomalies at 30 per meter-year."""
+    return simulated_lake(tmp_path_factory.mktemp("anomalies"), city(anomaly_rate=30.0))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, with_anomalies):
+    """The same city and seed with anomalies and without."""
     without = simulated_lake(tmp_path_factory.mktemp("clean"), city(anomaly_rate=0.0))
     events = truth(with_anomalies, "anomalies")
     observed = deliveries(with_anomalies).set_index(["meter_id", "start"])["kwh"]
@@ -107,3 +110,20 @@ def test_a_clock_skew_moves_the_timestamps_not_the_energy(runs) -> None:
                 for value in moved.loc[[start + shift]].to_numpy()
             ), (event["meter_id"], start)
         assert len(moved) - len(true) <= abs(event["magnitude"]) // 15
+
+
+def test_spikes_and_dips_stay_off_homes_and_negatives_off_net_meters(
+    runs, with_anomalies
+) -> None:
+    events, _, _ = runs
+    sites = truth(with_anomalies, "sites").set_index("site_id")
+    events = events.join(sites[["site_type", "is_net_metered"]], on="site_id")
+    usage = events[events["anomaly_type"].isin(["spike", "dip"])]
+    assert len(usage) > 0 and (usage["site_type"] != "home").all()
+    assert (
+        events.loc[events["anomaly_type"] == "negative", "is_net_metered"]
+        .eq(False)
+        .all()
+    )
+    # homes still get the anomalies a meter makes (stuck, zeros, ...)
+    assert (events["site_type"] == "home").any()

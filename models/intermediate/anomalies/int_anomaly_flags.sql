@@ -1,0 +1,264 @@
+{#- The meter-hours and meter-days the Spark job's features flag as unusual,
+    one row per meter, flagged period and kind, by the rules of the
+    wattlake_anomaly_rules var (dbt_project.yml):
+      zero_run    the hour holds two or more zero readings;
+      stuck       the hour's readings all repeat one non-zero value;
+      spike       the hour's largest interval is far above the meter's mean
+                  interval (not on homes: kettles and car chargers do that);
+      dip         the hour is at or below a small share of its expected kWh
+                  (not on homes, whose hourly use swings that much);
+      night_load  the night (00:00-06:00 local) is far above its expected kWh;
+      level_change
+                  the day is far above or below its expected kWh; the event
+                  model tells a drift (a gradual rise) from a level shift.
+    Usage rules (spike, dip, night_load, level_change) skip homes, whose use
+    swings that much from hour to hour and day to day, and public holidays: a
+    closed office is not an anomaly.
+    Periods are indexed (hours or days since 2000-01-01) for the islands of
+    fct_anomalies. -#}
+{%- set rules = var('wattlake_anomaly_rules') %}
+{#- the site's peers (same type and area) changed the same way that day -#}
+{%- set peers_shifted -%}
+    (features.peer_site_count >= {{ rules['peer_min_sites'] }}
+    and abs(features.peer_day_ratio - 1) >= {{ rules['peer_shift'] }})
+{%- endset %}
+
+with
+
+features as (
+    select * from {{ ref('stg_curated__anomaly_features') }}
+),
+
+calendar as (
+    select * from {{ ref('dim_date') }}
+),
+
+quarantined as (
+    select * from {{ ref('int_readings_quarantined') }}
+),
+
+meter_sites as (
+    select * from {{ ref('int_meter_sites') }}
+),
+
+-- negative readings from a meter that is not a net meter: a faulty meter
+-- (quarantined as negative_energy, so the features never see them)
+negative_hours as (
+    select
+        quarantined.meter_id,
+        {{ dbt.date_trunc('hour', 'quarantined.reading_start_utc') }} as hour_start_utc,
+        count(*) as reading_count
+    from quarantined
+    where quarantined.quarantine_reason = 'negative_energy'
+    group by
+        quarantined.meter_id,
+        {{ dbt.date_trunc('hour', 'quarantined.reading_start_utc') }}
+),
+
+negative_flags as (
+    select
+        negative_hours.meter_id,
+        meter_sites.site_id,
+        meter_sites.site_type,
+        meter_sites.area_id,
+        'negative' as anomaly_type,
+        'hour' as period_grain,
+        {{ wattlake.periods_since_2000('negative_hours.hour_start_utc', 'hour') }}
+            as period_index,
+        negative_hours.hour_start_utc as period_start_utc,
+        {{ dbt.dateadd('hour', 1, 'negative_hours.hour_start_utc') }} as period_end_utc,
+        cast(null as {{ wattlake.type_double() }}) as observed_kwh,
+        cast(null as {{ wattlake.type_double() }}) as expected_kwh,
+        cast(negative_hours.reading_count as {{ wattlake.type_double() }}) as score,
+        cast(null as {{ wattlake.type_double() }}) as drift_slope_per_day
+    from negative_hours
+    -- the meter's current version names its site (a negative meter is rare)
+    inner join meter_sites
+        on
+            negative_hours.meter_id = meter_sites.meter_id
+            and meter_sites.valid_to is null
+),
+
+hours as (
+    select
+        features.meter_id,
+        features.site_id,
+        features.site_type,
+        features.area_id,
+        features.hour_start_utc,
+        features.energy_kwh,
+        features.expected_kwh,
+        case
+            when features.zero_interval_count >= 2 then 'zero_run'
+            when features.flat_run_hours >= 1 then 'stuck'
+            when
+                features.site_type <> 'home'
+                and features.max_interval_ratio >= {{ rules['spike_interval_ratio'] }}
+                then 'spike'
+            when
+                features.site_type <> 'home'
+                and not calendar.is_public_holiday
+                and features.minutes_reported = 60
+                and not {{ peers_shifted }}
+                and features.expected_kwh > 0
+                and features.energy_kwh
+                <= {{ rules['dip_ratio'] }} * features.expected_kwh
+                then 'dip'
+        end as anomaly_type,
+        case
+            when features.max_interval_ratio >= {{ rules['spike_interval_ratio'] }}
+                then features.max_interval_ratio
+            when features.expected_kwh > 0
+                then features.energy_kwh / features.expected_kwh
+        end as score
+    from features
+    inner join calendar
+        on features.local_date = calendar.date_day
+),
+
+hour_flags as (
+    select
+        hours.meter_id,
+        hours.site_id,
+        hours.site_type,
+        hours.area_id,
+        hours.anomaly_type,
+        'hour' as period_grain,
+        {{ wattlake.periods_since_2000('hours.hour_start_utc', 'hour') }}
+            as period_index,
+        hours.hour_start_utc as period_start_utc,
+        {{ dbt.dateadd('hour', 1, 'hours.hour_start_utc') }} as period_end_utc,
+        hours.energy_kwh as observed_kwh,
+        hours.expected_kwh,
+        hours.score
+    from hours
+    where hours.anomaly_type is not null
+),
+
+days as (
+    select
+        features.meter_id,
+        features.local_date,
+        max(features.site_id) as site_id,
+        max(features.site_type) as site_type,
+        max(features.area_id) as area_id,
+        min(features.hour_start_utc) as first_hour_utc,
+        max(features.hour_start_utc) as last_hour_utc,
+        max(features.day_kwh) as day_kwh,
+        max(features.expected_day_kwh) as expected_day_kwh,
+        -- against the peers' median when there are enough peers
+        max(
+            case
+                when features.peer_site_count >= {{ rules['peer_min_sites'] }}
+                    then features.day_ratio / nullif(features.peer_day_ratio, 0)
+                else features.day_ratio
+            end
+        ) as day_ratio,
+        max(features.day_ratio * features.expected_day_kwh) as observed_day_kwh,
+        max(features.night_ratio) as night_ratio,
+        max(features.drift_slope_per_day) as drift_slope_per_day,
+        -- the night the features judge: 00:00-06:00 local
+        sum(
+            case
+                when extract(hour from features.hour_start_local) < 6
+                    then features.energy_kwh
+            end
+        ) as night_kwh,
+        sum(
+            case
+                when extract(hour from features.hour_start_local) < 6
+                    then features.expected_kwh
+            end
+        ) as expected_night_kwh
+    from features
+    group by features.meter_id, features.local_date
+),
+
+day_flags as (
+    select
+        days.meter_id,
+        days.site_id,
+        days.site_type,
+        days.area_id,
+        case
+            -- most of the day's excess is at night
+            when
+                days.night_ratio >= {{ rules['night_ratio'] }}
+                and (
+                    days.observed_day_kwh <= days.expected_day_kwh
+                    or days.night_kwh - days.expected_night_kwh
+                    >= {{ rules['night_share'] }}
+                    * (days.observed_day_kwh - days.expected_day_kwh)
+                )
+                then 'night_load'
+            when
+                days.day_ratio >= {{ rules['drift_min_ratio'] }}
+                or days.day_ratio <= {{ rules['level_shift_low'] }}
+                then 'level_change'
+        end as anomaly_type,
+        'day' as period_grain,
+        {{ wattlake.periods_since_2000('days.local_date', 'day') }}
+            as period_index,
+        days.first_hour_utc as period_start_utc,
+        {{ dbt.dateadd('hour', 1, 'days.last_hour_utc') }} as period_end_utc,
+        days.observed_day_kwh,
+        days.expected_day_kwh,
+        days.night_kwh,
+        days.expected_night_kwh,
+        days.day_ratio,
+        days.night_ratio,
+        days.drift_slope_per_day
+    from days
+    inner join calendar
+        on days.local_date = calendar.date_day
+    where days.site_type <> 'home' and not calendar.is_public_holiday
+),
+
+final as (
+    select
+        hour_flags.meter_id,
+        hour_flags.site_id,
+        hour_flags.site_type,
+        hour_flags.area_id,
+        hour_flags.anomaly_type,
+        hour_flags.period_grain,
+        hour_flags.period_index,
+        hour_flags.period_start_utc,
+        hour_flags.period_end_utc,
+        hour_flags.observed_kwh,
+        hour_flags.expected_kwh,
+        hour_flags.score,
+        cast(null as {{ wattlake.type_double() }}) as drift_slope_per_day
+    from hour_flags
+    union all
+    select
+        day_flags.meter_id,
+        day_flags.site_id,
+        day_flags.site_type,
+        day_flags.area_id,
+        day_flags.anomaly_type,
+        day_flags.period_grain,
+        day_flags.period_index,
+        day_flags.period_start_utc,
+        day_flags.period_end_utc,
+        case
+            when day_flags.anomaly_type = 'night_load' then day_flags.night_kwh
+            -- the day's kWh in the hours that have an expected value
+            else day_flags.observed_day_kwh
+        end as observed_kwh,
+        case
+            when day_flags.anomaly_type = 'night_load' then day_flags.expected_night_kwh
+            else day_flags.expected_day_kwh
+        end as expected_kwh,
+        case
+            when day_flags.anomaly_type = 'night_load' then day_flags.night_ratio
+            else day_flags.day_ratio
+        end as score,
+        day_flags.drift_slope_per_day
+    from day_flags
+    where day_flags.anomaly_type is not null
+    union all
+    select * from negative_flags
+)
+
+select * from final

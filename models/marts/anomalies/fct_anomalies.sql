@@ -1,0 +1,330 @@
+{#- Anomaly events: runs of flagged hours (or days) of one kind on one meter
+    (int_anomaly_flags), one row per event, with what was expected, what was
+    observed, the excess and its cost, a severity and a one-line explanation.
+    Runs shorter than the kind's minimum (wattlake_anomaly_rules) are left out;
+    a run of days may skip day_gap_days (holidays are not judged).
+    A run of unusual days is a drift when it rises gently (its first day holds
+    less than half of its largest excess, and the daily ratio's slope is
+    positive); otherwise a level shift. -#}
+{%- set rules = var('wattlake_anomaly_rules') %}
+
+with
+
+flags as (
+    select * from {{ ref('int_anomaly_flags') }}
+),
+
+site_costs as (
+    select * from {{ ref('fct_site_daily_cost') }}
+),
+
+sequenced as (
+    select
+        flags.*,
+        case
+            when
+                flags.period_index - lag(flags.period_index) over (
+                    partition by flags.meter_id, flags.anomaly_type
+                    order by flags.period_index
+                ) <= case
+                    when flags.period_grain = 'day' then 1 + {{ rules['day_gap_days'] }}
+                    else 1
+                end
+                then 0
+            else 1
+        end as starts_event
+    from flags
+),
+
+numbered as (
+    select
+        sequenced.*,
+        sum(sequenced.starts_event) over (
+            partition by sequenced.meter_id, sequenced.anomaly_type
+            order by sequenced.period_index
+            rows between unbounded preceding and current row
+        ) as event_number
+    from sequenced
+),
+
+with_first as (
+    select
+        numbered.*,
+        first_value(numbered.score) over (
+            partition by numbered.meter_id, numbered.anomaly_type, numbered.event_number
+            order by numbered.period_index
+            rows between unbounded preceding and unbounded following
+        ) as first_score
+    from numbered
+),
+
+runs as (
+    select
+        with_first.meter_id,
+        with_first.anomaly_type as flag_type,
+        with_first.event_number,
+        max(with_first.site_id) as site_id,
+        max(with_first.site_type) as site_type,
+        max(with_first.area_id) as area_id,
+        max(with_first.period_grain) as period_grain,
+        min(with_first.period_start_utc) as start_utc,
+        max(with_first.period_end_utc) as end_utc,
+        count(*) as period_count,
+        sum(with_first.observed_kwh) as observed_kwh,
+        sum(with_first.expected_kwh) as expected_kwh,
+        max(with_first.score) as max_score,
+        min(with_first.score) as min_score,
+        max(with_first.first_score) as first_score,
+        avg(with_first.drift_slope_per_day) as drift_slope_per_day
+    from with_first
+    group by with_first.meter_id, with_first.anomaly_type, with_first.event_number
+),
+
+classified as (
+    select
+        runs.*,
+        case
+            when runs.flag_type <> 'level_change' then runs.flag_type
+            -- a rise whose first day holds less than half of its largest excess
+            when
+                runs.max_score > 1
+                and runs.first_score - 1 < 0.5 * (runs.max_score - 1)
+                and runs.drift_slope_per_day >= {{ rules['drift_slope_per_day'] }}
+                then 'drift'
+            else 'level_shift'
+        end as anomaly_type
+    from runs
+),
+
+-- low hours that come back day after day are a schedule (a school
+-- holiday, a closure), not a dip: a dip with another dip on the same meter
+-- less than dip_recurs_within_hours before or after it is left out
+neighbours as (
+    select
+        classified.*,
+        lag(classified.end_utc) over (
+            partition by classified.meter_id, classified.anomaly_type
+            order by classified.start_utc
+        ) as previous_end_utc,
+        lead(classified.start_utc) over (
+            partition by classified.meter_id, classified.anomaly_type
+            order by classified.start_utc
+        ) as next_start_utc
+    from classified
+),
+
+spaced as (
+    select
+        neighbours.*,
+        {{ dbt.datediff(
+            'neighbours.previous_end_utc', 'neighbours.start_utc', 'hour'
+        ) }} as hours_since_previous,
+        {{ dbt.datediff(
+            'neighbours.end_utc', 'neighbours.next_start_utc', 'hour'
+        ) }} as hours_to_next
+    from neighbours
+),
+
+kept as (
+    select spaced.*
+    from spaced
+    where
+        (
+            spaced.anomaly_type <> 'dip'
+            or (
+                coalesce(spaced.hours_since_previous, 1000)
+                >= {{ rules['dip_recurs_within_hours'] }}
+                and coalesce(spaced.hours_to_next, 1000)
+                >= {{ rules['dip_recurs_within_hours'] }}
+            )
+        )
+        and
+        case spaced.anomaly_type
+            when 'zero_run' then spaced.period_count >= 1
+            when 'stuck' then spaced.period_count >= {{ rules['stuck_min_hours'] }}
+            when 'dip' then spaced.period_count <= {{ rules['dip_max_hours'] }}
+            when 'night_load' then spaced.period_count >= {{ rules['night_min_days'] }}
+            when
+                'level_shift'
+                then spaced.period_count >= {{ rules['level_shift_min_days'] }}
+            when 'drift' then spaced.period_count >= {{ rules['drift_min_days'] }}
+            else true
+        end
+),
+
+-- a level shift that adapts into the expected profile (after about four
+-- weeks) shows its end as a shift the other way: such a return, less than
+-- level_shift_max_days after a shift's start, closes that shift
+shifts as (
+    select
+        kept.meter_id,
+        kept.event_number,
+        kept.flag_type,
+        kept.start_utc,
+        kept.max_score > 1 as is_up,
+        lag(kept.max_score > 1) over (
+            partition by kept.meter_id order by kept.start_utc
+        ) as previous_is_up,
+        lag(kept.start_utc) over (
+            partition by kept.meter_id order by kept.start_utc
+        ) as previous_start_utc
+    from kept
+    where kept.anomaly_type = 'level_shift'
+),
+
+returns as (
+    select
+        shifts.meter_id,
+        shifts.event_number,
+        shifts.flag_type,
+        shifts.start_utc,
+        shifts.previous_start_utc
+    from shifts
+    where
+        shifts.is_up <> shifts.previous_is_up
+        and {{ dbt.datediff('shifts.previous_start_utc', 'shifts.start_utc', 'day') }}
+        <= {{ rules['level_shift_max_days'] }}
+),
+
+closed as (
+    select
+        kept.meter_id,
+        kept.flag_type,
+        kept.event_number,
+        kept.site_id,
+        kept.site_type,
+        kept.area_id,
+        kept.anomaly_type,
+        kept.start_utc,
+        kept.period_count,
+        kept.observed_kwh,
+        kept.expected_kwh,
+        kept.max_score,
+        coalesce(returns.start_utc, kept.end_utc) as end_utc
+    from kept
+    left join returns
+        on
+            kept.anomaly_type = 'level_shift'
+            and kept.meter_id = returns.meter_id
+            and kept.start_utc = returns.previous_start_utc
+    where not exists (
+            select 1
+            from returns as dropped
+            where
+                dropped.meter_id = kept.meter_id
+                and dropped.flag_type = kept.flag_type
+                and dropped.event_number = kept.event_number
+        )
+),
+
+-- what a kWh costs the site: its energy and tiered charges over its imported kWh
+site_rates as (
+    select
+        site_costs.site_id,
+        sum(site_costs.energy_charge_gbp + site_costs.tiered_charge_gbp)
+        / nullif(sum(site_costs.imported_kwh), 0) as gbp_per_kwh
+    from site_costs
+    group by site_costs.site_id
+),
+
+timed as (
+    select
+        closed.*,
+        closed.observed_kwh - closed.expected_kwh as excess_kwh,
+        {{ dbt.datediff(
+            'closed.start_utc', 'closed.end_utc', 'minute'
+        ) }} / 60.0 as duration_hours,
+        site_rates.gbp_per_kwh
+    from closed
+    left join site_rates
+        on closed.site_id = site_rates.site_id
+),
+
+-- the numbers the explanation quotes, as text
+{%- set text = dbt.type_string() %}
+{%- set whole = dbt.type_int() %}
+measured as (
+    select
+        timed.*,
+        cast(round(timed.duration_hours, 1) as {{ text }}) as hours_text,
+        cast(timed.period_count as {{ text }}) as periods_text,
+        cast(round(timed.max_score, 1) as {{ text }}) as max_score_text,
+        cast(cast(round(100 * timed.max_score) as {{ whole }}) as {{ text }})
+            as max_percent_text,
+        cast(
+            cast(
+                round(100 * timed.observed_kwh / nullif(timed.expected_kwh, 0))
+                as {{ whole }}
+            ) as {{ text }}
+        ) as percent_text
+    from timed
+),
+
+final as (
+    select
+        {{ wattlake.text_key([
+            'measured.meter_id', 'measured.anomaly_type', 'measured.start_utc'
+        ]) }} as anomaly_id,
+        measured.meter_id,
+        measured.site_id,
+        measured.site_type,
+        measured.area_id,
+        measured.anomaly_type,
+        cast(measured.start_utc as {{ dbt.type_timestamp() }}) as start_utc,
+        cast(measured.end_utc as {{ dbt.type_timestamp() }}) as end_utc,
+        measured.duration_hours,
+        case
+            when
+                measured.anomaly_type in ('negative', 'stuck', 'zero_run')
+                and measured.duration_hours >= 24
+                then 'high'
+            when
+                measured.anomaly_type in ('negative', 'stuck', 'zero_run')
+                then 'medium'
+            when abs(measured.excess_kwh) >= measured.expected_kwh then 'high'
+            when abs(measured.excess_kwh) >= 0.3 * measured.expected_kwh then 'medium'
+            else 'low'
+        end as severity,
+        measured.expected_kwh,
+        measured.observed_kwh,
+        measured.excess_kwh,
+        measured.excess_kwh * measured.gbp_per_kwh as excess_cost_gbp,
+        case measured.anomaly_type
+            when 'zero_run'
+                then
+                    'Zero readings for ' || measured.hours_text
+                    || ' h: an outage or a failed meter'
+            when 'stuck'
+                then
+                    'The meter repeated one value for ' || measured.hours_text
+                    || ' h: a stuck meter'
+            when 'spike'
+                then
+                    'An interval ' || measured.max_score_text
+                    || ' times the usual: a short spike'
+            when 'dip'
+                then
+                    'Usage at ' || measured.percent_text
+                    || ' % of expected for ' || measured.hours_text || ' h'
+            when 'night_load'
+                then
+                    'Night use at ' || measured.percent_text
+                    || ' % of the usual on ' || measured.periods_text
+                    || ' nights: something left on'
+            when 'drift'
+                then
+                    'Usage crept up to ' || measured.max_percent_text
+                    || ' % of expected over ' || measured.periods_text || ' days'
+            when 'level_shift'
+                then
+                    'Usage at ' || measured.percent_text
+                    || ' % of expected for ' || measured.periods_text || ' days'
+            when 'negative'
+                then
+                    'Negative readings for ' || measured.hours_text
+                    || ' h from a meter that does not export: a faulty meter'
+        end as explanation
+    from measured
+)
+
+select * from final

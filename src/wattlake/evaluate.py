@@ -1,0 +1,288 @@
+"""`wattlake evaluate`: detected anomalies against the simulator's ground truth.
+
+Event level: a detected event and a true event match when they are on the same
+meter, of the same type, and their time spans overlap. Precision is the share
+of detected events that match some true event, recall the share of true events
+some detected event matches, F1 their harmonic mean.
+
+Point level: the meter-hours a detected event covers against the meter-hours a
+true event covers, per type (precision, recall, F1 of those sets).
+
+Warm-up: the usage rules compare a meter with its own expected profile, the
+median of the same hour over the previous weeks, which needs WARM_UP_DAYS of
+history. True events of those kinds (PROFILE_TYPES) that start before the
+first reading date + WARM_UP_DAYS are left out of the scores, with the
+detected events that overlap them; the report says how many.
+
+Only the evaluation reads `_truth/`; the pipeline never does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow.parquet as pq
+
+from wattlake.storage import Lake
+
+TRUTH_FILE = "anomalies.parquet"
+PROFILE_TYPES = ("dip", "drift", "level_shift", "night_load")
+WARM_UP_DAYS = 14
+REPORT_FILE = "evaluation.json"
+
+
+class EvaluationError(RuntimeError):
+    """The evaluation cannot run; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Precision, recall and F1 of one anomaly type at one level."""
+
+    true_count: int
+    detected_count: int
+    matched_true: int
+    matched_detected: int
+
+    @property
+    def precision(self) -> float | None:
+        """Share of detected events that match a true one (None: nothing detected)."""
+        return (
+            self.matched_detected / self.detected_count if self.detected_count else None
+        )
+
+    @property
+    def recall(self) -> float | None:
+        """Share of true events some detected event matches (None: none true)."""
+        return self.matched_true / self.true_count if self.true_count else None
+
+    @property
+    def f1(self) -> float | None:
+        """Harmonic mean of precision and recall (0 when either is 0)."""
+        p, r = self.precision, self.recall
+        if r == 0 or p == 0:
+            return 0.0
+        if p is None or r is None:
+            return None
+        return 2 * p * r / (p + r)
+
+
+@dataclass
+class Evaluation:
+    """Scores per anomaly type at event and point level."""
+
+    events: dict[str, Scores] = field(default_factory=dict)
+    points: dict[str, Scores] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def table(self) -> list[str]:
+        """The report as aligned text lines."""
+        header = (
+            f"{'type':<12} {'true':>5} {'found':>6} {'precision':>9} {'recall':>7} "
+            f"{'F1':>6}   {'point P':>7} {'point R':>7} {'point F1':>8}"
+        )
+        lines = [header, "-" * len(header)]
+        footer = (
+            [
+                f"left out (warm-up, first {WARM_UP_DAYS} days): "
+                + ", ".join(f"{n} {kind}" for kind, n in sorted(self.excluded.items()))
+            ]
+            if self.excluded
+            else []
+        )
+        for kind in sorted(set(self.events) | set(self.points)):
+            e = self.events.get(kind, Scores(0, 0, 0, 0))
+            p = self.points.get(kind, Scores(0, 0, 0, 0))
+            lines.append(
+                f"{kind:<12} {e.true_count:>5} {e.detected_count:>6} "
+                f"{_fmt(e.precision):>9} {_fmt(e.recall):>7} {_fmt(e.f1):>6}   "
+                f"{_fmt(p.precision):>7} {_fmt(p.recall):>7} {_fmt(p.f1):>8}"
+            )
+        return lines + footer
+
+    def to_json(self) -> str:
+        """The report as JSON, written to the lake beside the truth."""
+
+        def scores(level: dict[str, Scores]) -> dict[str, dict]:
+            return {
+                kind: {
+                    **asdict(s),
+                    "precision": s.precision,
+                    "recall": s.recall,
+                    "f1": s.f1,
+                }
+                for kind, s in sorted(level.items())
+            }
+
+        return json.dumps(
+            {
+                "evaluated_at_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                "matching": "same meter, same type, overlapping time spans",
+                "warm_up_days": WARM_UP_DAYS,
+                "left_out_in_warm_up": dict(sorted(self.excluded.items())),
+                "events": scores(self.events),
+                "points": scores(self.points),
+            },
+            indent=2,
+        )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def score(
+    connection: duckdb.DuckDBPyConnection, detected: str, truth: str
+) -> Evaluation:
+    """Score the events of relation `detected` against relation `truth`.
+
+    Both need meter_id, anomaly_type, start_utc and end_utc (end exclusive).
+    """
+    started = time.perf_counter()
+    evaluation = Evaluation()
+    rows = connection.sql(
+        f"""
+        with
+        truth_set as (select row_number() over () as id, * from {truth}),
+        detected_set as (select row_number() over () as id, * from {detected}),
+        pairs as (
+            select t.id as truth_id, d.id as detected_id, t.anomaly_type
+            from truth_set as t
+            inner join detected_set as d
+                on t.meter_id = d.meter_id
+                and t.anomaly_type = d.anomaly_type
+                and t.start_utc < d.end_utc
+                and d.start_utc < t.end_utc
+        ),
+        types as (
+            select anomaly_type from truth_set union select anomaly_type from detected_set
+        )
+        select
+            types.anomaly_type,
+            (select count(*) from truth_set t where t.anomaly_type = types.anomaly_type),
+            (select count(*) from detected_set d where d.anomaly_type = types.anomaly_type),
+            (select count(distinct truth_id) from pairs where pairs.anomaly_type = types.anomaly_type),
+            (select count(distinct detected_id) from pairs where pairs.anomaly_type = types.anomaly_type)
+        from types
+        order by 1
+        """
+    ).fetchall()
+    for kind, true_count, found, matched_true, matched_found in rows:
+        evaluation.events[kind] = Scores(true_count, found, matched_true, matched_found)
+    hours = connection.sql(
+        f"""
+        with
+        truth_hours as (
+            select distinct meter_id, anomaly_type, unnest(generate_series(
+                date_trunc('hour', start_utc), end_utc - interval 1 second, interval 1 hour
+            )) as hour_start
+            from {truth}
+        ),
+        detected_hours as (
+            select distinct meter_id, anomaly_type, unnest(generate_series(
+                date_trunc('hour', start_utc), end_utc - interval 1 second, interval 1 hour
+            )) as hour_start
+            from {detected}
+        ),
+        both_hours as (
+            select
+                coalesce(t.anomaly_type, d.anomaly_type) as anomaly_type,
+                t.hour_start is not null as is_true,
+                d.hour_start is not null as is_detected
+            from truth_hours as t
+            full outer join detected_hours as d
+                using (meter_id, anomaly_type, hour_start)
+        )
+        select
+            anomaly_type,
+            count(*) filter (where is_true),
+            count(*) filter (where is_detected),
+            count(*) filter (where is_true and is_detected)
+        from both_hours
+        group by anomaly_type
+        order by 1
+        """
+    ).fetchall()
+    for kind, true_count, found, both in hours:
+        evaluation.points[kind] = Scores(true_count, found, both, both)
+    evaluation.seconds = time.perf_counter() - started
+    return evaluation
+
+
+def evaluate(lake: Lake, warehouse: str) -> Evaluation:
+    """Score `fct_anomalies` in the warehouse against the lake's `_truth/`.
+
+    Writes the report to `<lake>/_truth/evaluation.json`.
+
+    Raises:
+        EvaluationError: no ground truth (not a simulated lake) or no anomalies mart.
+
+    """
+    truth_uri = lake.truth(TRUTH_FILE)
+    if not lake.exists(truth_uri):
+        raise EvaluationError(
+            f"no ground truth at {truth_uri}: evaluation needs a simulated lake "
+            "(`wattlake simulate`), real exports have no labels"
+        )
+    truth_table = pq.read_table(io.BytesIO(lake.read_bytes(truth_uri)))
+    connection = duckdb.connect(warehouse, read_only=True)
+    try:
+        connection.sql("set TimeZone = 'UTC'")
+        connection.register("truth_events", truth_table)
+        found = connection.sql(
+            "select count(*) from information_schema.tables where table_name = 'fct_anomalies'"
+        ).fetchone()[0]
+        if not found:
+            raise EvaluationError(
+                f"no fct_anomalies in {warehouse}: run `wattlake transform` after `wattlake features`"
+            )
+        first = connection.sql(
+            "select min(hour_start_utc) from stg_curated__anomaly_features"
+        ).fetchone()[0]
+        kinds = ", ".join(f"'{kind}'" for kind in PROFILE_TYPES)
+        connection.sql(
+            f"""
+            create temp table scored_truth as
+            select
+                meter_id, anomaly_type,
+                start_utc::timestamp as start_utc, end_utc::timestamp as end_utc,
+                anomaly_type in ({kinds})
+                    and start_utc::timestamp
+                    < ?::timestamp + interval {WARM_UP_DAYS} day as in_warm_up
+            from truth_events
+            """,
+            params=[first],
+        )
+        connection.sql(
+            """
+            create temp table scored_detected as
+            select meter_id, anomaly_type, start_utc, end_utc
+            from fct_anomalies as d
+            where not exists (
+                select 1 from scored_truth as t
+                where t.in_warm_up and t.meter_id = d.meter_id
+                    and t.anomaly_type = d.anomaly_type
+                    and t.start_utc < d.end_utc and d.start_utc < t.end_utc
+            )
+            """
+        )
+        evaluation = score(
+            connection,
+            "scored_detected",
+            "(select * exclude (in_warm_up) from scored_truth where not in_warm_up)",
+        )
+        evaluation.excluded = dict(
+            connection.sql(
+                "select anomaly_type, count(*) from scored_truth where in_warm_up group by 1"
+            ).fetchall()
+        )
+    finally:
+        connection.close()
+    lake.write_bytes(lake.truth(REPORT_FILE), evaluation.to_json().encode())
+    return evaluation
