@@ -1,7 +1,8 @@
 {#- The meter-hours and meter-days the Spark job's features flag as unusual,
     one row per meter, flagged period and kind, by the rules of the
     wattlake_anomaly_rules var (dbt_project.yml):
-      zero_run    the hour holds two or more zero readings;
+      zero_run    the hour holds two or more zero readings, and the meter
+                  usually reads more at that hour;
       stuck       the hour's readings all repeat one non-zero value;
       spike       the hour's largest interval is far above the meter's mean
                   interval (not on homes: kettles and car chargers do that);
@@ -89,7 +90,13 @@ hours as (
         features.energy_kwh,
         features.expected_kwh,
         case
-            when features.zero_interval_count >= 2 then 'zero_run'
+            -- zeros where this meter usually reads more (a meter that often
+            -- reads zero, as some quiet homes do, is not having an outage)
+            when
+                features.zero_interval_count >= 2
+                and coalesce(features.expected_kwh, 1)
+                > {{ rules['zero_expected_kwh'] }}
+                then 'zero_run'
             when features.flat_run_hours >= 1 then 'stuck'
             when
                 features.site_type <> 'home'

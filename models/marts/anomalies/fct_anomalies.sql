@@ -18,6 +18,10 @@ site_costs as (
     select * from {{ ref('fct_site_daily_cost') }}
 ),
 
+clock_skews as (
+    select * from {{ ref('int_clock_skews') }}
+),
+
 sequenced as (
     select
         flags.*,
@@ -140,7 +144,7 @@ kept as (
         )
         and
         case spaced.anomaly_type
-            when 'zero_run' then spaced.period_count >= 1
+            when 'zero_run' then spaced.period_count >= {{ rules['zero_min_hours'] }}
             when 'stuck' then spaced.period_count >= {{ rules['stuck_min_hours'] }}
             when 'dip' then spaced.period_count <= {{ rules['dip_max_hours'] }}
             when 'night_load' then spaced.period_count >= {{ rules['night_min_days'] }}
@@ -215,6 +219,25 @@ closed as (
                 and dropped.flag_type = kept.flag_type
                 and dropped.event_number = kept.event_number
         )
+    union all
+    select
+        clock_skews.meter_id,
+        'clock_skew' as flag_type,
+        row_number() over (
+            partition by clock_skews.meter_id order by clock_skews.start_utc
+        ) as event_number,
+        clock_skews.site_id,
+        clock_skews.site_type,
+        clock_skews.area_id,
+        'clock_skew' as anomaly_type,
+        clock_skews.start_utc,
+        {{ dbt.datediff('clock_skews.start_utc', 'clock_skews.end_utc', 'hour') }}
+            as period_count,
+        cast(null as {{ wattlake.type_double() }}) as observed_kwh,
+        cast(null as {{ wattlake.type_double() }}) as expected_kwh,
+        cast(clock_skews.skew_minutes as {{ wattlake.type_double() }}) as max_score,
+        clock_skews.end_utc
+    from clock_skews
 ),
 
 -- what a kWh costs the site: its energy and tiered charges over its imported kWh
@@ -249,6 +272,9 @@ measured as (
         cast(round(timed.duration_hours, 1) as {{ text }}) as hours_text,
         cast(timed.period_count as {{ text }}) as periods_text,
         cast(round(timed.max_score, 1) as {{ text }}) as max_score_text,
+        cast(cast(abs(timed.max_score) as {{ whole }}) as {{ text }})
+        || case when timed.max_score > 0 then ' min ahead' else ' min behind' end
+            as skew_text,
         cast(cast(round(100 * timed.max_score) as {{ whole }}) as {{ text }})
             as max_percent_text,
         cast(
@@ -279,7 +305,7 @@ final as (
                 and measured.duration_hours >= 24
                 then 'high'
             when
-                measured.anomaly_type in ('negative', 'stuck', 'zero_run')
+                measured.anomaly_type in ('negative', 'stuck', 'zero_run', 'clock_skew')
                 then 'medium'
             when abs(measured.excess_kwh) >= measured.expected_kwh then 'high'
             when abs(measured.excess_kwh) >= 0.3 * measured.expected_kwh then 'medium'
@@ -319,6 +345,11 @@ final as (
                 then
                     'Usage at ' || measured.percent_text
                     || ' % of expected for ' || measured.periods_text || ' days'
+            when 'clock_skew'
+                then
+                    'The meter clock ran ' || measured.skew_text
+                    || ' for ' || measured.hours_text
+                    || ' h: readings in those hours are misplaced in time'
             when 'negative'
                 then
                     'Negative readings for ' || measured.hours_text

@@ -129,21 +129,22 @@ def run_features(
     )
     if start is not None:
         features = features.where(F.col("reading_date") >= F.lit(start))
-    features = features.cache()
-    summary = features.agg(
+    output = lake.anomaly_features_prefix()
+    # written as it comes, partitioned by meter: each task writes its share of
+    # every date (no shuffle of the output to gather dates)
+    features.write.mode("overwrite").partitionBy("reading_date").parquet(
+        spark_path(lake, output)
+    )
+    written = spark.read.parquet(spark_path(lake, output))
+    if start is not None:
+        written = written.where(F.col("reading_date") >= F.lit(start))
+    if end is not None:
+        written = written.where(F.col("reading_date") <= F.lit(end))
+    summary = written.agg(
         F.count(F.lit(1)).alias("rows"),
         F.min("reading_date").alias("first_date"),
         F.max("reading_date").alias("last_date"),
     ).first()
-    output = lake.anomaly_features_prefix()
-    (
-        features.repartition("reading_date")
-        .sortWithinPartitions("meter_id")
-        .write.mode("overwrite")
-        .partitionBy("reading_date")
-        .parquet(spark_path(lake, output))
-    )
-    features.unpersist()
     return FeatureReport(
         rows=int(summary["rows"]),
         first_date=summary["first_date"],

@@ -27,10 +27,12 @@ Hourly features
     zero_run_hours      consecutive hours of nothing but zeros (an outage)
 Daily features (local date of the site)
     day_kwh, expected_day_kwh, day_ratio
+                        the day's kWh against the median of the same weekday
+                        over the previous PROFILE_WEEKS weeks (days with fewer
+                        than MIN_DAY_HOURS hours of readings get no ratio)
     night_kwh_per_hour, usual_night_kwh_per_hour, night_ratio
-                        mean kWh per hour 00:00-06:00 local, against the mean
-                        expected kWh of those hours (the night base load
-                        against the meter's usual)
+                        mean kWh per hour 00:00-06:00 local (the night base
+                        load) against the same median of the meter's nights
     drift_slope_per_day slope of day_ratio over the last DRIFT_DAYS days
     level_shift_ratio   mean kWh of the last 7 days over the 28 days before
     air_temperature_c, heating/cooling_degrees, temperature_expected_kwh,
@@ -60,6 +62,7 @@ HISTORY_DAYS = max(7 * PROFILE_WEEKS, LEVEL_DAYS + TRAILING_DAYS)
 HEATING_BASE_C = 15.5
 COOLING_BASE_C = 22.0
 NIGHT_HOURS = (0, 6)  # local wall-clock hours [from, to)
+MIN_DAY_HOURS = 20  # a day with fewer hours of readings has no day ratio
 
 # day-level features of the site-local date, repeated on each of its hours
 DAILY_COLUMNS = (
@@ -116,15 +119,24 @@ def _ratio(numerator: Column, denominator: Column) -> Column:
     return F.when(F.abs(denominator) > 1e-9, numerator / denominator)
 
 
-def _median(values: list[Column]) -> Column:
-    """Median of the non-null values of a few columns (null when fewer than 2)."""
-    present = F.array_sort(F.filter(F.array(*values), lambda v: v.isNotNull()))
-    size = F.size(present)
-    low = F.try_element_at(
-        present, F.greatest(F.floor((size + 1) / 2), F.lit(1)).cast("int")
+def _with_median(frame: DataFrame, values: list[Column], name: str) -> DataFrame:
+    """Add column `name`: the median of the non-null `values` (null with fewer than 2).
+
+    No lambdas (higher-order functions run interpreted, several times slower):
+    sort_array puts the nulls first, so the n values present are the last n.
+    The sorted array and n are columns of their own, computed once.
+    """
+    present = sum(value.isNotNull().cast("int") for value in values)
+    frame = frame.withColumn("_present", present).withColumn(
+        "_sorted", F.sort_array(F.array(*values))
     )
-    high = F.try_element_at(present, (F.floor(size / 2) + 1).cast("int"))
-    return F.when(size >= 2, (low + high) / 2)
+    count = F.col("_present")
+    skipped = F.lit(len(values)) - count
+    low = F.element_at("_sorted", (skipped + F.floor((count + 1) / 2)).cast("int"))
+    high = F.element_at("_sorted", (skipped + F.floor(count / 2) + 1).cast("int"))
+    return frame.withColumn(name, F.when(count >= 2, (low + high) / 2)).drop(
+        "_present", "_sorted"
+    )
 
 
 def _trailing(window: Window, column: str, rows: int, include_current: bool) -> Column:
@@ -214,97 +226,99 @@ def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
 def with_hourly_features(hourly: DataFrame) -> DataFrame:
     """Expected value, residual, robust z-score, rolling statistics, run lengths.
 
-    Needs a gap-filled hourly series (see `gap_filled`).
+    Needs a gap-filled hourly series (see `gap_filled`) and as few columns as
+    possible: the rows go through two window passes (the second needs lags
+    of the first's running sums), so every column is copied twice.
     """
     ordered = Window.partitionBy("meter_id").orderBy("hour_start_utc")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     value = F.col("energy_kwh")
-    same_hour = [
-        F.lag(value, 168 * week).over(ordered) for week in range(1, PROFILE_WEEKS + 1)
-    ]
-    frame = (
-        hourly.withColumn("_same_hour", F.array(*same_hour))
-        .withColumn(
-            "expected_kwh",
-            _median([F.col("_same_hour")[i] for i in range(PROFILE_WEEKS)]),
-        )
-        .withColumn(
-            "mad_kwh",
-            _median(
-                [
-                    F.abs(F.col("_same_hour")[i] - F.col("expected_kwh"))
-                    for i in range(PROFILE_WEEKS)
-                ]
-            ),
-        )
-        .withColumn("residual_kwh", value - F.col("expected_kwh"))
-        .withColumn(
-            "_scale",
-            F.greatest(F.col("mad_kwh") * 1.4826, F.abs(F.col("expected_kwh")) * 0.05),
-        )
-        .withColumn("robust_zscore", _ratio(F.col("residual_kwh"), F.col("_scale")))
-        .withColumn("_n", F.sum(value.isNotNull().cast("long")).over(running))
-        .withColumn("_s", F.sum(F.coalesce(value, F.lit(0.0))).over(running))
-        .withColumn("_q", F.sum(F.coalesce(value * value, F.lit(0.0))).over(running))
-        .withColumn("_c", F.sum(F.coalesce("interval_count", F.lit(0))).over(running))
+    weeks = range(PROFILE_WEEKS)
+    flat = F.coalesce(
+        (F.col("interval_count") >= 2)
+        & (F.col("min_interval_kwh") == F.col("max_interval_kwh"))
+        & (F.col("max_interval_kwh") != 0),
+        F.lit(False),
     )
-    for label, rows in (("24h", 24), ("7d", 168)):
+    zero = F.coalesce(
+        (F.col("interval_count") >= 1)
+        & (F.col("zero_interval_count") == F.col("interval_count")),
+        F.lit(False),
+    )
+    # pass 1: same hour in earlier weeks, running sums, position, the hour before
+    first = hourly.select(
+        "*",
+        F.array(*[F.lag(value, 168 * (w + 1)).over(ordered) for w in weeks]).alias(
+            "_same_hour"
+        ),
+        F.sum(value.isNotNull().cast("long")).over(running).alias("_n"),
+        F.sum(F.coalesce(value, F.lit(0.0))).over(running).alias("_s"),
+        F.sum(F.coalesce(value * value, F.lit(0.0))).over(running).alias("_q"),
+        F.sum(F.coalesce("interval_count", F.lit(0))).over(running).alias("_c"),
+        F.row_number().over(ordered).alias("_position"),
+        flat.alias("_flat"),
+        zero.alias("_zero"),
+        (
+            flat
+            & F.coalesce(F.lag(flat, 1).over(ordered), F.lit(False))
+            & (F.col("max_interval_kwh") == F.lag("max_interval_kwh", 1).over(ordered))
+        ).alias("_flat_continues"),
+    )
+    # pass 2: the running sums as they were 24 and 168 hours before; where
+    # the current runs started
+    position = F.col("_position")
+    lagged = [
+        F.coalesce(F.lag(column, hours).over(ordered), F.lit(0)).alias(
+            f"{column}_{hours}"
+        )
+        for column in ("_n", "_s", "_q")
+        for hours in (24, 168)
+    ]
+    second = first.select(
+        "*",
+        *lagged,
+        F.coalesce(F.lag("_c", 168).over(ordered), F.lit(0)).alias("_c_168"),
+        F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), position))
+        .over(running)
+        .alias("_flat_start"),
+        F.coalesce(
+            F.max(F.when(~F.col("_zero"), position)).over(running), F.lit(0)
+        ).alias("_zero_break"),
+    )
+    frame = _with_median(
+        second, [F.col("_same_hour")[w] for w in weeks], "expected_kwh"
+    )
+    deviations = [F.abs(F.col("_same_hour")[w] - F.col("expected_kwh")) for w in weeks]
+    frame = _with_median(frame, deviations, "mad_kwh")
+    scale = F.greatest(F.col("mad_kwh") * 1.4826, F.abs(F.col("expected_kwh")) * 0.05)
+    frame = frame.withColumn("residual_kwh", value - F.col("expected_kwh")).withColumn(
+        "robust_zscore", _ratio(F.col("residual_kwh"), scale)
+    )
+    for label, hours in (("24h", 24), ("7d", 168)):
         mean, stddev = _mean_and_stddev(
-            _trailing(ordered, "_n", rows, True),
-            _trailing(ordered, "_s", rows, True),
-            _trailing(ordered, "_q", rows, True),
+            *[F.col(c) - F.col(f"{c}_{hours}") for c in ("_n", "_s", "_q")]
         )
         frame = frame.withColumn(f"mean_{label}_kwh", mean).withColumn(
             f"stddev_{label}_kwh", stddev
         )
-    mean_interval = _ratio(
-        _trailing(ordered, "_s", 168, True), _trailing(ordered, "_c", 168, True)
-    )
-    frame = frame.withColumn(
-        "max_interval_ratio", _ratio(F.col("max_interval_kwh"), mean_interval)
-    )
-    # run lengths: hours since the last hour that broke the run
-    position = F.col("_position")
-    flat = (
-        (F.col("interval_count") >= 2)
-        & (F.col("min_interval_kwh") == F.col("max_interval_kwh"))
-        & (F.col("max_interval_kwh") != 0)
-    )
-    zero = (F.col("interval_count") >= 1) & (
-        F.col("zero_interval_count") == F.col("interval_count")
-    )
-    frame = frame.withColumn("_position", F.row_number().over(ordered))
-    previous_value = F.lag("max_interval_kwh", 1).over(ordered)
-    previous_flat = F.lag("_flat", 1).over(ordered)
-    frame = (
-        frame.withColumn("_flat", F.coalesce(flat, F.lit(False)))
-        .withColumn("_zero", F.coalesce(zero, F.lit(False)))
-        .withColumn(
-            "_flat_continues",
-            F.col("_flat")
-            & F.coalesce(previous_flat, F.lit(False))
-            & (F.col("max_interval_kwh") == previous_value),
+    mean_interval = _ratio(F.col("_s") - F.col("_s_168"), F.col("_c") - F.col("_c_168"))
+    return (
+        frame.withColumn(
+            "max_interval_ratio", _ratio(F.col("max_interval_kwh"), mean_interval)
         )
         .withColumn(
-            "_flat_start",
-            F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), position)).over(
-                running
-            ),
+            "flat_run_hours",
+            F.when(F.col("_flat"), position - F.col("_flat_start") + 1)
+            .otherwise(0)
+            .cast("int"),
         )
         .withColumn(
-            "_zero_break", F.max(F.when(~F.col("_zero"), position)).over(running)
+            "zero_run_hours",
+            F.when(F.col("_zero"), position - F.col("_zero_break"))
+            .otherwise(0)
+            .cast("int"),
         )
-    )
-    return frame.withColumn(
-        "flat_run_hours",
-        F.when(F.col("_flat"), position - F.col("_flat_start") + 1)
-        .otherwise(0)
-        .cast("int"),
-    ).withColumn(
-        "zero_run_hours",
-        F.when(F.col("_zero"), position - F.coalesce("_zero_break", F.lit(0)))
-        .otherwise(0)
-        .cast("int"),
+        .drop(*[c for c in frame.columns if c.startswith("_")])
     )
 
 
@@ -326,28 +340,41 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
             F.first("area_id").alias("area_id"),
             F.first("floor_area_m2").alias("floor_area_m2"),
             F.sum("energy_kwh").alias("day_kwh"),
-            F.sum(
-                F.when(F.col("expected_kwh").isNotNull(), F.col("expected_kwh"))
-            ).alias("expected_day_kwh"),
-            F.sum(F.when(F.col("expected_kwh").isNotNull(), F.col("energy_kwh"))).alias(
-                "_day_kwh_with_expected"
-            ),
+            F.count(F.lit(1)).alias("_hours"),
             F.avg(F.when(night, F.col("energy_kwh"))).alias("night_kwh_per_hour"),
-            F.avg(F.when(night, F.col("expected_kwh"))).alias(
-                "usual_night_kwh_per_hour"
-            ),
             F.avg("air_temperature_c").alias("air_temperature_c"),
         )
     )
     daily = gap_filled(days, "local_date", "1 day")
     ordered = Window.partitionBy("meter_id").orderBy("local_date")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    day_ratio = _ratio(F.col("_day_kwh_with_expected"), F.col("expected_day_kwh"))
+    # the same weekday in the previous PROFILE_WEEKS weeks; a day with hours
+    # missing is neither judged nor a reference
+    whole_day = F.when(F.col("_hours") >= MIN_DAY_HOURS, F.col("day_kwh"))
+    weeks = range(PROFILE_WEEKS)
+    frame = daily.withColumn("_whole_day_kwh", whole_day)
+    frame = frame.withColumn(
+        "_same_day",
+        F.array(*[F.lag("_whole_day_kwh", 7 * (w + 1)).over(ordered) for w in weeks]),
+    ).withColumn(
+        "_same_night",
+        F.array(
+            *[F.lag("night_kwh_per_hour", 7 * (w + 1)).over(ordered) for w in weeks]
+        ),
+    )
+    frame = _with_median(
+        frame, [F.col("_same_day")[w] for w in weeks], "expected_day_kwh"
+    )
+    frame = _with_median(
+        frame, [F.col("_same_night")[w] for w in weeks], "usual_night_kwh_per_hour"
+    )
     index = F.datediff("local_date", F.lit("2000-01-01").cast("date")).cast("double")
     heating = F.greatest(F.lit(HEATING_BASE_C) - F.col("air_temperature_c"), F.lit(0.0))
     cooling = F.greatest(F.col("air_temperature_c") - F.lit(COOLING_BASE_C), F.lit(0.0))
     frame = (
-        daily.withColumn("day_ratio", day_ratio)
+        frame.withColumn(
+            "day_ratio", _ratio(F.col("_whole_day_kwh"), F.col("expected_day_kwh"))
+        )
         .withColumn("heating_degrees", heating)
         .withColumn("cooling_degrees", cooling)
         .withColumn(
@@ -493,15 +520,15 @@ def anomaly_features(
     readings: DataFrame, meter_sites: DataFrame, weather: DataFrame
 ) -> DataFrame:
     """Clean readings -> one row per meter and UTC hour with data (OUTPUT_COLUMNS)."""
-    hourly = (
-        readings.transform(hourly_energy)
-        .transform(lambda frame: gap_filled(frame, "hour_start_utc", "1 hour"))
-        .transform(lambda frame: with_meter_sites(frame, meter_sites))
-        .transform(with_hourly_features)
-    )
-    daily = daily_features(hourly, weather)
+    hourly = readings.transform(hourly_energy)
+    # the day-level features need no hourly window: both branches share the
+    # hourly aggregate, and the window runs once, on as few columns as it needs
+    daily = daily_features(with_meter_sites(hourly, meter_sites), weather)
     return (
-        hourly.where(F.col("energy_kwh").isNotNull())
+        gap_filled(hourly, "hour_start_utc", "1 hour")
+        .transform(with_hourly_features)
+        .where(F.col("energy_kwh").isNotNull())
+        .transform(lambda frame: with_meter_sites(frame, meter_sites))
         .join(daily, ["meter_id", "local_date"], "left")
         .withColumn("reading_date", F.to_date("hour_start_utc"))
         .select(*OUTPUT_COLUMNS)
