@@ -602,6 +602,107 @@ def daily_by_hand(workdir: Path, options: Options) -> Trial:
     return _DailyByHand(_built_city(workdir, options))
 
 
+@dataclass
+class _SparkFeatures:
+    """The Spark feature job (local[2]) over the whole clean/ of a lake."""
+
+    lake: Lake
+    readings: int
+    spark: object = None
+
+    def reset(self) -> None:
+        shutil.rmtree(self.lake.anomaly_features_prefix(), ignore_errors=True)
+        if self.spark is None:  # started once, outside the timed runs
+            os.environ.setdefault("WATTLAKE_SPARK_MASTER", "local[2]")
+            from wattlake.features.job import local_spark_session
+
+            self.spark = local_spark_session("wattlake-bench")
+
+    def run(self) -> int:
+        from wattlake.features.job import run_features
+
+        run_features(self.spark, self.lake)
+        return self.readings
+
+
+# The core hourly features of the Spark job (hourly energy, the same hour in
+# the previous 8 weeks and its median, rolling 24 h and 7 d mean and standard
+# deviation, flatline and zero hours) in one DuckDB query from the same files.
+CORE_FEATURES_IN_DUCKDB = """
+create temp table core_features as
+with hourly as (
+    select meter_id, date_trunc('hour', reading_start_utc) as hour_start_utc,
+        sum(energy_kwh) as energy_kwh, count(*) as interval_count,
+        min(energy_kwh) as min_kwh, max(energy_kwh) as max_kwh,
+        count(*) filter (where energy_kwh = 0) as zeros
+    from read_parquet('{clean}/*/*.parquet', hive_partitioning = true)
+    group by all
+),
+windowed as (
+    select *,
+        list_sort([e for e in [
+            max(energy_kwh) over (w range between interval 168 hours preceding and interval 168 hours preceding),
+            max(energy_kwh) over (w range between interval 336 hours preceding and interval 336 hours preceding),
+            max(energy_kwh) over (w range between interval 504 hours preceding and interval 504 hours preceding),
+            max(energy_kwh) over (w range between interval 672 hours preceding and interval 672 hours preceding),
+            max(energy_kwh) over (w range between interval 840 hours preceding and interval 840 hours preceding),
+            max(energy_kwh) over (w range between interval 1008 hours preceding and interval 1008 hours preceding),
+            max(energy_kwh) over (w range between interval 1176 hours preceding and interval 1176 hours preceding),
+            max(energy_kwh) over (w range between interval 1344 hours preceding and interval 1344 hours preceding)
+        ] if e is not null]) as same_hour,
+        avg(energy_kwh) over (w range between interval 23 hours preceding and current row) as mean_24h_kwh,
+        stddev_pop(energy_kwh) over (w range between interval 23 hours preceding and current row) as stddev_24h_kwh,
+        avg(energy_kwh) over (w range between interval 167 hours preceding and current row) as mean_7d_kwh,
+        stddev_pop(energy_kwh) over (w range between interval 167 hours preceding and current row) as stddev_7d_kwh,
+        interval_count >= 2 and min_kwh = max_kwh and max_kwh <> 0 as is_flat,
+        zeros = interval_count as is_zero
+    from hourly
+    window w as (partition by meter_id order by hour_start_utc)
+)
+select * exclude (same_hour),
+    case when len(same_hour) >= 2 then list_median(same_hour) end as expected_kwh
+from windowed
+"""
+
+
+@dataclass
+class _CoreFeaturesInDuckdb:
+    lake: Lake
+    readings: int
+
+    def reset(self) -> None:
+        pass
+
+    def run(self) -> int:
+        import duckdb
+
+        with duckdb.connect() as connection:
+            connection.execute("set timezone = 'UTC'")
+            connection.execute(
+                CORE_FEATURES_IN_DUCKDB.format(clean=self.lake.clean_readings_prefix())
+            )
+        return self.readings
+
+
+def _clean_readings(lake: Lake) -> int:
+    return sum(
+        pq.ParquetFile(path).metadata.num_rows
+        for path in Path(lake.clean_readings_prefix()).rglob("*.parquet")
+    )
+
+
+def spark_features(workdir: Path, options: Options) -> Trial:
+    """The Spark anomaly feature job over the city year's clean readings."""
+    lake = Lake(str(_built_city(workdir, options).lake))
+    return _SparkFeatures(lake, _clean_readings(lake))
+
+
+def duckdb_features(workdir: Path, options: Options) -> Trial:
+    """The job's core hourly features, one DuckDB query over the same files."""
+    lake = Lake(str(_built_city(workdir, options).lake))
+    return _CoreFeaturesInDuckdb(lake, _clean_readings(lake))
+
+
 CITY_CASES = [
     Case("land city year", "readings", city_landing, long=True),
     Case("transform city year", "readings", city_transform, long=True),
@@ -611,6 +712,14 @@ CITY_CASES = [
         daily_mart,
         baseline_name="hand query",
         baseline=daily_by_hand,
+        long=True,
+    ),
+    Case(
+        "anomaly features (Spark)",
+        "readings",
+        spark_features,
+        baseline_name="core features in DuckDB",
+        baseline=duckdb_features,
         long=True,
     ),
 ]

@@ -23,7 +23,7 @@ import io
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import pyarrow.parquet as pq
@@ -215,6 +215,20 @@ def score(
     return evaluation
 
 
+def _first_feature_date(lake: Lake) -> date | None:
+    """The first reading date of the features: the partition folders' names.
+
+    Read from the lake's listing, not through the warehouse, whose views over
+    an S3 lake need credentials this connection does not have.
+    """
+    dates = {
+        uri.split("reading_date=", 1)[1].split("/", 1)[0]
+        for uri in lake.list(lake.anomaly_features_prefix())
+        if "reading_date=" in uri
+    }
+    return date.fromisoformat(min(dates)) if dates else None
+
+
 def evaluate(lake: Lake, warehouse: str) -> Evaluation:
     """Score `fct_anomalies` in the warehouse against the lake's `_truth/`.
 
@@ -242,9 +256,7 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
             raise EvaluationError(
                 f"no fct_anomalies in {warehouse}: run `wattlake transform` after `wattlake features`"
             )
-        first = connection.sql(
-            "select min(hour_start_utc) from stg_curated__anomaly_features"
-        ).fetchone()[0]
+        first = _first_feature_date(lake)
         kinds = ", ".join(f"'{kind}'" for kind in PROFILE_TYPES)
         connection.sql(
             f"""
@@ -252,9 +264,12 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
             select
                 meter_id, anomaly_type,
                 start_utc::timestamp as start_utc, end_utc::timestamp as end_utc,
-                anomaly_type in ({kinds})
+                coalesce(
+                    anomaly_type in ({kinds})
                     and start_utc::timestamp
-                    < ?::timestamp + interval {WARM_UP_DAYS} day as in_warm_up
+                    < ?::timestamp + interval {WARM_UP_DAYS} day,
+                    false
+                ) as in_warm_up
             from truth_events
             """,
             params=[first],
