@@ -417,6 +417,10 @@ def _final_summary(
             f"  marts:      {settings.warehouse} (DuckDB: dim_sites, fct_site_daily_usage, fct_area_daily_usage)"
         )
         lines.append(
+            "  anomalies:  fct_anomalies, fct_anomaly_alerts (scores against the"
+            " simulator's truth: wattlake evaluate)"
+        )
+        lines.append(
             f"  tableau:    {settings.build_dir / 'tableau' / 'wattlake.hyper'}"
         )
     else:

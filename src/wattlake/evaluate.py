@@ -12,7 +12,8 @@ Warm-up: the usage rules compare a meter with its own expected profile, the
 median of the same hour over the previous weeks, which needs WARM_UP_DAYS of
 history. True events of those kinds (PROFILE_TYPES) that start before the
 first reading date + WARM_UP_DAYS are left out of the scores, with the
-detected events that overlap them; the report says how many.
+detected events of those kinds that overlap them (whatever their true
+kind): the detector could not judge that time fairly. The report says how many true events were left out.
 
 Only the evaluation reads `_truth/`; the pipeline never does.
 """
@@ -275,14 +276,13 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
             params=[first],
         )
         connection.sql(
-            """
+            f"""
             create temp table scored_detected as
             select meter_id, anomaly_type, start_utc, end_utc
             from fct_anomalies as d
-            where not exists (
+            where d.anomaly_type not in ({kinds}) or not exists (
                 select 1 from scored_truth as t
                 where t.in_warm_up and t.meter_id = d.meter_id
-                    and t.anomaly_type = d.anomaly_type
                     and t.start_utc < d.end_utc and d.start_utc < t.end_utc
             )
             """

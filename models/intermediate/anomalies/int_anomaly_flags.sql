@@ -164,6 +164,14 @@ days as (
         max(features.day_ratio * features.expected_day_kwh) as observed_day_kwh,
         max(features.night_ratio) as night_ratio,
         max(features.drift_slope_per_day) as drift_slope_per_day,
+        -- hours a meter fault explains (zeros, a repeated value)
+        sum(
+            case
+                when features.zero_interval_count >= 2 or features.flat_run_hours >= 1
+                    then 1
+                else 0
+            end
+        ) as meter_fault_hours,
         -- the night the features judge: 00:00-06:00 local
         sum(
             case
@@ -198,9 +206,13 @@ day_flags as (
                     * (days.observed_day_kwh - days.expected_day_kwh)
                 )
                 then 'night_load'
+            -- a day a meter fault explains is not a change of use
             when
-                days.day_ratio >= {{ rules['drift_min_ratio'] }}
-                or days.day_ratio <= {{ rules['level_shift_low'] }}
+                days.meter_fault_hours = 0
+                and (
+                    days.day_ratio >= {{ rules['drift_min_ratio'] }}
+                    or days.day_ratio <= {{ rules['level_shift_low'] }}
+                )
                 then 'level_change'
         end as anomaly_type,
         'day' as period_grain,

@@ -43,9 +43,11 @@ Daily features (local date of the site)
                         the site's kWh per m2 and its percentile among sites
                         of the same type and area that day
     peer_day_ratio, peer_site_count
-                        the median day_ratio of those sites, and how many have
-                        one: a change all of them share (a school holiday, a
-                        closure, a cold day) is the calendar, not the meter
+                        the median day_ratio of those sites (of the type in
+                        the whole city where the area has fewer than
+                        MIN_PEERS), and how many have one: a change all of
+                        them share (a school holiday, a closure, a cold day)
+                        is the calendar, not the meter
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ HEATING_BASE_C = 15.5
 COOLING_BASE_C = 22.0
 NIGHT_HOURS = (0, 6)  # local wall-clock hours [from, to)
 MIN_DAY_HOURS = 20  # a day with fewer hours of readings has no day ratio
+MIN_PEERS = 3  # sites of a type in an area to compare with; else the whole city's
 
 # day-level features of the site-local date, repeated on each of its hours
 DAILY_COLUMNS = (
@@ -439,15 +442,28 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
     peers = Window.partitionBy("local_date", "site_type", "area_id").orderBy(
         "kwh_per_m2"
     )
-    group = Window.partitionBy("local_date", "site_type", "area_id")
+    # peers: the same type in the same area; where the area has fewer than
+    # MIN_PEERS of them, the same type in the whole city
+    area = Window.partitionBy("local_date", "site_type", "area_id")
+    city = Window.partitionBy("local_date", "site_type")
+    area_count = F.count("day_ratio").over(area)
     return (
         frame.where(F.col("day_kwh").isNotNull())
         .withColumn("kwh_per_m2", _ratio(F.col("day_kwh"), F.col("floor_area_m2")))
         .withColumn("peer_percentile", F.percent_rank().over(peers))
         .withColumn(
-            "peer_day_ratio", F.percentile_approx("day_ratio", 0.5, 1000).over(group)
+            "peer_day_ratio",
+            F.when(
+                area_count >= MIN_PEERS,
+                F.percentile_approx("day_ratio", 0.5, 1000).over(area),
+            ).otherwise(F.percentile_approx("day_ratio", 0.5, 1000).over(city)),
         )
-        .withColumn("peer_site_count", F.count("day_ratio").over(group).cast("int"))
+        .withColumn(
+            "peer_site_count",
+            F.when(area_count >= MIN_PEERS, area_count)
+            .otherwise(F.count("day_ratio").over(city))
+            .cast("int"),
+        )
         .select("meter_id", "local_date", *DAILY_COLUMNS)
     )
 

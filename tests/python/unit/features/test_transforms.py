@@ -285,3 +285,23 @@ def test_rerunning_a_date_overwrites_only_that_partition(spark, tmp_path: Path) 
     # the rerun still reads the history before its start date: the 7-day mean
     # of m1 (1, 2, ... kWh per hour on days 1, 2, ...) at the end of day 11
     assert day["mean_7d_kwh"].iloc[23] == pytest.approx(np.mean(range(5, 12)))
+
+
+def test_an_area_with_few_peers_compares_with_the_whole_city(spark) -> None:
+    # two offices in each of two areas: too few per area, so the city's four
+    days = 22
+    meters = {f"m{i}": [0.25] * (96 * days) for i in range(4)}
+    for meter in ("m0", "m1", "m2"):  # the last day doubles, except on m3
+        meters[meter][-96:] = [0.5] * 96
+    sites = pd.concat(
+        [
+            meter_sites(["m0", "m1"], area="a1"),
+            meter_sites(["m2", "m3"], area="a2"),
+        ]
+    )
+    got = features(spark, quarter_hours(meters), sites=sites)
+    last = got[got["local_date"] == got["local_date"].max()]
+    last = last.groupby("meter_id").first()
+    assert last["day_ratio"].tolist() == pytest.approx([2.0, 2.0, 2.0, 1.0])
+    assert (last["peer_site_count"] == 4).all()
+    assert last["peer_day_ratio"].tolist() == pytest.approx([2.0] * 4)
