@@ -457,10 +457,7 @@ NO_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_
 def city_transform(workdir: Path, options: Options) -> Trial:
     """`wattlake transform` of the city year into a new warehouse (tests excluded)."""
     lake = _landed_city(workdir, options)
-    readings = sum(
-        pq.ParquetFile(path).metadata.num_rows
-        for path in Path(lake.root, "raw", "readings").rglob("*.parquet")
-    )
+    readings = _parquet_rows(lake.raw_prefix("readings"))
     # the last run's warehouse is kept: the site daily mart case reads it
     return _Transform(_bench_settings(lake, _city_warehouse(workdir)), readings)
 
@@ -684,23 +681,28 @@ class _CoreFeaturesInDuckdb:
         return self.readings
 
 
-def _clean_readings(lake: Lake) -> int:
+def _parquet_rows(folder: str) -> int:
+    """Rows of every Parquet file under a local lake folder (from their footers)."""
     return sum(
         pq.ParquetFile(path).metadata.num_rows
-        for path in Path(lake.clean_readings_prefix()).rglob("*.parquet")
+        for path in Path(folder).rglob("*.parquet")
     )
+
+
+def _city_clean(workdir: Path, options: Options) -> tuple[Lake, int]:
+    """The built city lake and how many clean readings it holds."""
+    lake = Lake(str(_built_city(workdir, options).lake))
+    return lake, _parquet_rows(lake.clean_readings_prefix())
 
 
 def spark_features(workdir: Path, options: Options) -> Trial:
     """The Spark anomaly feature job over the city year's clean readings."""
-    lake = Lake(str(_built_city(workdir, options).lake))
-    return _SparkFeatures(lake, _clean_readings(lake))
+    return _SparkFeatures(*_city_clean(workdir, options))
 
 
 def duckdb_features(workdir: Path, options: Options) -> Trial:
     """The job's core hourly features, one DuckDB query over the same files."""
-    lake = Lake(str(_built_city(workdir, options).lake))
-    return _CoreFeaturesInDuckdb(lake, _clean_readings(lake))
+    return _CoreFeaturesInDuckdb(*_city_clean(workdir, options))
 
 
 CITY_CASES = [

@@ -193,8 +193,6 @@ returns as (
 closed as (
     select
         kept.meter_id,
-        kept.flag_type,
-        kept.event_number,
         kept.site_id,
         kept.site_type,
         kept.area_id,
@@ -219,13 +217,14 @@ closed as (
                 and dropped.flag_type = kept.flag_type
                 and dropped.event_number = kept.event_number
         )
+),
+
+-- the events of the flags, and the clock skews (found as events already)
+events as (
+    select * from closed
     union all
     select
         clock_skews.meter_id,
-        'clock_skew' as flag_type,
-        row_number() over (
-            partition by clock_skews.meter_id order by clock_skews.start_utc
-        ) as event_number,
         clock_skews.site_id,
         clock_skews.site_type,
         clock_skews.area_id,
@@ -252,15 +251,15 @@ site_rates as (
 
 timed as (
     select
-        closed.*,
-        closed.observed_kwh - closed.expected_kwh as excess_kwh,
+        events.*,
+        events.observed_kwh - events.expected_kwh as excess_kwh,
         {{ dbt.datediff(
-            'closed.start_utc', 'closed.end_utc', 'minute'
+            'events.start_utc', 'events.end_utc', 'minute'
         ) }} / 60.0 as duration_hours,
         site_rates.gbp_per_kwh
-    from closed
+    from events
     left join site_rates
-        on closed.site_id = site_rates.site_id
+        on events.site_id = site_rates.site_id
 ),
 
 -- the numbers the explanation quotes, as text
