@@ -34,14 +34,15 @@
     {{ return(common) }}
 {%- endmacro %}
 
-{#- The config of an incremental model whose rows are published to the lake at
-    `path` (e.g. clean/readings) as Hive-style Parquet partitioned by `key`,
-    the contract other engines (Spark) read:
+{#- The config of an incremental model whose rows are stored in the lake at
+    `path` (e.g. clean/readings) as Hive-style Parquet partitioned by `key`:
       DuckDB:   lake_partitions (macros/lake_partitions.sql): the rows are written
                 once, to the lake, and the warehouse reads them through a view;
       Athena:   the incremental table itself is located at `path`;
-      Redshift: an incremental table, unloaded to `path` after each run. -#}
-{% macro incremental_in_lake(key, path, sort=none, dist=none) -%}
+      Redshift: an incremental table, unloaded to `path` after each run when
+                `publish` (the lake copy is a contract other engines, Spark,
+                read); without it the rows stay in Redshift alone. -#}
+{% macro incremental_in_lake(key, path, sort=none, dist=none, publish=true) -%}
     {%- if target.type == 'duckdb' -%}
         {{ return({
             'materialized': 'lake_partitions',
@@ -52,7 +53,7 @@
     {%- set config = wattlake.incremental_by(key, sort=sort, dist=dist) -%}
     {%- if target.type == 'athena' -%}
         {%- do config.update({'external_location': wattlake.lake_uri(path)}) -%}
-    {%- elif target.type == 'redshift' -%}
+    {%- elif target.type == 'redshift' and publish -%}
         {%- do config.update({
             'post_hook': "{{ wattlake.unload_partitions('" ~ key ~ "', '" ~ path ~ "') }}"
         }) -%}

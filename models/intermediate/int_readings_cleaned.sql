@@ -9,9 +9,9 @@
     what made this model slow).
 
     Incremental by UTC reading date (macros/incremental_by.sql): a run restates
-    every reading date that a batch new to the ledger int_reading_batches (or
-    re-read by it) touches, so late data restates exactly its dates and reruns
-    are idempotent. Stored in the lake at clean/readings/ (the contract the
+    every reading date holding a validated reading stamped since its last run
+    (a new batch, or one re-read for what the registry said), so late data
+    restates exactly its dates and reruns are idempotent. Stored in the lake at clean/readings/ (the contract the
     Spark job reads): macros/incremental_by.sql, incremental_in_lake(). -#}
 {{ config(**wattlake.incremental_in_lake(
     'reading_date', 'clean/readings', sort=['reading_date', 'meter_id'], dist='meter_id'
@@ -21,10 +21,6 @@ with
 
 validated as {{ wattlake.not_materialized() }} (
     select * from {{ ref('int_readings_validated') }}
-),
-
-landed as {{ wattlake.not_materialized() }} (
-    select * from {{ ref('stg_metering__readings') }}
 ),
 
 usable as {{ wattlake.not_materialized() }} (
@@ -45,47 +41,19 @@ usable as {{ wattlake.not_materialized() }} (
     where
         validated.quarantine_reason is null
         and {{ wattlake.restated_rows(
-            ref('int_reading_batches'), 'reading_date', alias='validated'
+            ref('int_readings_validated'), 'reading_date', alias='validated'
         ) }}
 ),
 
--- Meter-days (by the UTC date as delivered) where some interval start was
--- delivered more than once, or some timestamp came without offset: its DST
--- repair may move it to the day before or after, so those days are in too.
--- Counted over every landed reading, a superset of the usable ones: a
--- usable reading outside these days has no other copy.
-delivered_days as (
-    select
-        landed.meter_id,
-        cast(landed.reading_start_utc as date) as reading_date,
-        {{ wattlake.has_repeated_values('landed.reading_start_utc') }} as has_repeats,
-        max(case when landed.reading_start_has_offset then 0 else 1 end)
-            as has_local_times
-    from landed
-    where landed.reading_start_utc is not null and landed.meter_id is not null
-    group by landed.meter_id, cast(landed.reading_start_utc as date)
-),
-
+-- Meter-days where some usable interval start came more than once (timestamps
+-- as repaired on DST days): a usable reading outside them has no other copy.
 repeated_days as (
     select
-        delivered_days.meter_id,
-        delivered_days.reading_date
-    from delivered_days
-    where delivered_days.has_repeats or delivered_days.has_local_times = 1
-    union
-    select
-        delivered_days.meter_id,
-        cast({{ dbt.dateadd('day', -1, 'delivered_days.reading_date') }} as date)
-            as reading_date
-    from delivered_days
-    where delivered_days.has_local_times = 1
-    union
-    select
-        delivered_days.meter_id,
-        cast({{ dbt.dateadd('day', 1, 'delivered_days.reading_date') }} as date)
-            as reading_date
-    from delivered_days
-    where delivered_days.has_local_times = 1
+        usable.meter_id,
+        usable.reading_date
+    from usable
+    group by usable.meter_id, usable.reading_date
+    having {{ wattlake.has_repeated_values('usable.reading_start_utc') }}
 ),
 
 single_copies as (

@@ -5,6 +5,7 @@ The layout (identical on disk and in S3) is fixed by DESIGN.md::
     <lake>/landing/<source>/<batch_id>.<csv.gz|jsonl.gz|parquet>
     <lake>/raw/<table>/ingest_date=YYYY-MM-DD/<batch_id>.parquet
     <lake>/clean/readings/reading_date=YYYY-MM-DD/*.parquet
+    <lake>/clean/validated_readings/ingest_date=YYYY-MM-DD/*.parquet   (dbt's own store)
     <lake>/curated/anomaly_features/reading_date=YYYY-MM-DD/*.parquet
     <lake>/_manifests/<batch_id>.json
     <lake>/_truth/...

@@ -20,6 +20,7 @@ import pytest
 from pipeline import run_cli
 
 STAMP = "restated_at_utc"  # when a run wrote the row: differs between runs by design
+LAKE_TABLES = ("validated_readings", "readings")  # models dbt stores in <lake>/clean/
 
 
 def incremental_tables(warehouse: Path) -> list[str]:
@@ -41,12 +42,12 @@ def rows(warehouse: Path, table: str) -> pd.DataFrame:
         return without_stamp(connection.execute(f"select * from main.{table}").df())
 
 
-def clean_readings(lake: Path) -> pd.DataFrame:
-    """The clean readings as published in the lake (int_readings_cleaned's rows)."""
+def lake_rows(lake: Path, table: str) -> pd.DataFrame:
+    """A model's rows as stored in the lake's `clean/<table>/` (Hive-style Parquet)."""
     with duckdb.connect() as connection:
         return connection.execute(
             "select * from read_parquet(?, hive_partitioning = true)",
-            [str(lake / "clean" / "readings" / "*" / "*.parquet")],
+            [str(lake / "clean" / table / "*" / "*.parquet")],
         ).df()
 
 
@@ -87,8 +88,8 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
         delivery.rename(landing / delivery.name)
     run_cli(["land"], tmp)
     run_cli(["transform"], tmp)
-    # the clean readings live in the lake, which the full refresh rewrites
-    clean_incremental = clean_readings(tmp / "lake")
+    # the validated and clean readings live in the lake, which the full refresh rewrites
+    lake_incremental = {table: lake_rows(tmp / "lake", table) for table in LAKE_TABLES}
 
     full = tmp / "full" / "wattlake.duckdb"
     run_cli(
@@ -108,15 +109,15 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "full": full,
         "before": before,
         "late_days_utc": late_days,
-        "clean_incremental": clean_incremental,
-        "clean_full": clean_readings(tmp / "lake"),
+        "lake_incremental": lake_incremental,
+        "lake_full": {table: lake_rows(tmp / "lake", table) for table in LAKE_TABLES},
     }
 
 
 def test_incremental_runs_end_where_a_full_refresh_does(late_arrival) -> None:
     tables = incremental_tables(late_arrival["incremental"])
     assert {
-        "int_reading_batches",
+        "int_readings_rolled_up_to_meter_hour",
         "fct_site_daily_usage",
         "fct_area_monthly_usage",
     } <= set(tables)
@@ -126,11 +127,12 @@ def test_incremental_runs_end_where_a_full_refresh_does(late_arrival) -> None:
         full = rows(late_arrival["full"], table)
         assert len(incremental) == len(full), table
         pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
-    # the clean readings, stored in the lake rather than in the warehouse
-    incremental = without_stamp(late_arrival["clean_incremental"])
-    full = without_stamp(late_arrival["clean_full"])
-    assert len(incremental) == len(full) > 0
-    pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
+    # the validated and clean readings, stored in the lake rather than the warehouse
+    for table in LAKE_TABLES:
+        incremental = without_stamp(late_arrival["lake_incremental"][table])
+        full = without_stamp(late_arrival["lake_full"][table])
+        assert len(incremental) == len(full) > 0, table
+        pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
 
 
 def test_the_late_batch_changes_the_days_it_falls_on(late_arrival) -> None:
@@ -167,9 +169,16 @@ def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
     assert restated_days, "the incremental run restated nothing"
     assert restated_days <= nearby
     assert restated_days < all_days, "the incremental run restated every day"
-    clean = late_arrival["clean_incremental"]
+    clean = late_arrival["lake_incremental"]["readings"]
     restated_clean = clean.loc[clean[STAMP] == clean[STAMP].max(), "reading_date"]
     assert {pd.Timestamp(day).date() for day in restated_clean.unique()} <= late
+    # validation re-read only the late batches: no other batch got the new stamp
+    validated = late_arrival["lake_incremental"]["validated_readings"]
+    restated_batches = validated.loc[
+        validated[STAMP] == validated[STAMP].max(), "batch_id"
+    ]
+    assert restated_batches.unique().tolist()
+    assert all("_late" in batch for batch in restated_batches.unique())
     restated_months = latest_stamped(
         warehouse, "fct_site_monthly_usage", "reading_month_local"
     )
