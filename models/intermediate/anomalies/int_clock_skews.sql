@@ -2,7 +2,7 @@
     that jumps ahead leaves a hole in the meter's readings where it jumped
     and, where it jumps back, labels readings with times it already used,
     with other values. Clean readings show the hole (the features' minutes
-    per hour); the landed readings show the doubles. Each hole of 30 or 60
+    per hour); the validated readings (every landed copy) show the doubles. Each hole of 30 or 60
     minutes on a meter is paired with the nearest run of conflicting doubles
     of the same length on the same meter within skew_max_days; the event
     spans both. A hole
@@ -16,7 +16,7 @@ features as (
 ),
 
 readings as (
-    select * from {{ ref('stg_metering__readings') }}
+    select * from {{ ref('int_readings_validated') }}
 ),
 
 hours as (

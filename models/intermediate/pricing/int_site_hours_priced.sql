@@ -9,8 +9,9 @@
 -- fct_site_daily_cost, on the month's cumulative kWh.
 with
 
+-- the stored site hours: re-adding the meter hours here cost as much again
 hourly as (
-    select * from {{ ref('int_readings_rolled_up_to_hour') }}
+    select * from {{ ref('fct_site_hourly_usage') }}
 ),
 
 sites as (
