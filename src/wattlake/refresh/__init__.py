@@ -303,11 +303,14 @@ def start_refresh(
     runner: Runner,
     now: datetime | None = None,
     debounce: timedelta = DEBOUNCE,
+    everything: bool = False,
 ) -> RefreshDecision:
     """Start one run for the pending batches, if none runs and the burst is over.
 
     Safe to call at any time and from several places at once: the run lock is
-    created atomically, so two callers never start two runs.
+    created atomically, so two callers never start two runs. With
+    `everything` (`wattlake run --target athena`), a run starts even with
+    nothing pending, over every reading date landed so far.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     current = _current_run(lake)
@@ -320,15 +323,16 @@ def start_refresh(
         log.warning("refresh: run %s is over; releasing its lock", current.run_id)
         lake.delete(lake.refresh_lock())
     pending = pending_batches(lake)
-    if not pending:
+    if not pending and not everything:
         return RefreshDecision("idle")
-    oldest = datetime.fromisoformat(pending[0].landed_at)
-    if now - oldest < debounce:
-        ready = (oldest + debounce).isoformat()
-        return RefreshDecision(
-            "waiting", len(pending), None, f"debouncing until {ready}"
-        )
-    run = _new_run(pending, now)
+    if pending and not everything:
+        oldest = datetime.fromisoformat(pending[0].landed_at)
+        if now - oldest < debounce:
+            ready = (oldest + debounce).isoformat()
+            return RefreshDecision(
+                "waiting", len(pending), None, f"debouncing until {ready}"
+            )
+    run = _new_run(pending, now, _landed_span(lake) if everything else None)
     if not lake.create(lake.refresh_lock(), run.to_json()):
         return RefreshDecision(
             "running", len(pending), _current_run(lake), "another caller started a run"
@@ -355,6 +359,17 @@ def start_refresh(
         run.last_date,
     )
     return RefreshDecision("started", len(pending), run)
+
+
+def _landed_span(lake: Lake) -> tuple[str | None, str | None]:
+    """The first and last UTC reading date of every landed readings batch."""
+    firsts, lasts = [], []
+    for uri in lake.list(lake.manifests_prefix()):
+        manifest = Manifest.from_json(lake.read_bytes(uri))
+        if manifest.status == LANDED and manifest.time_span_start:
+            firsts.append(_utc_date(manifest.time_span_start))
+            lasts.append(_utc_date(manifest.time_span_end))
+    return (min(firsts), max(lasts)) if firsts else (None, None)
 
 
 def _current_run(lake: Lake) -> RefreshRun | None:
@@ -395,9 +410,16 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _new_run(pending: list[PendingBatch], now: datetime) -> RefreshRun:
+def _new_run(
+    pending: list[PendingBatch],
+    now: datetime,
+    span: tuple[str | None, str | None] | None = None,
+) -> RefreshRun:
     firsts = [b.first_date for b in pending if b.first_date]
     lasts = [b.last_date for b in pending if b.last_date]
+    if span is not None and span[0]:
+        firsts.append(span[0])
+        lasts.append(span[1])
     batch_ids = tuple(sorted(b.batch_id for b in pending))
     digest = hashlib.sha256("\n".join(batch_ids).encode()).hexdigest()[:8]
     return RefreshRun(

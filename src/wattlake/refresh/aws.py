@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from wattlake.refresh import (
     lake_from_environment,
     log_alert,
     refresh,
+    start_refresh,
 )
 from wattlake.storage import Lake, LakeError
 
@@ -147,3 +149,95 @@ def handle_event(
     result = report.as_dict()
     log.info("refresh: %s", json.dumps(result, default=str))
     return result
+
+
+def state_machine_arn(region: str | None = None) -> str:
+    """`WATTLAKE_STATE_MACHINE_ARN`, else the output of the stack `WATTLAKE_STACK`."""
+    arn = os.environ.get("WATTLAKE_STATE_MACHINE_ARN")
+    if arn:
+        return arn
+    import boto3
+
+    stack = os.environ.get("WATTLAKE_STACK", "wattlake")
+    cfn = boto3.client("cloudformation", region_name=region)
+    try:
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    except cfn.exceptions.ClientError as exc:
+        raise LakeError(
+            f"no WATTLAKE_STATE_MACHINE_ARN and no stack {stack!r} to read it from "
+            f"({exc}); deploy first (wattlake deploy) or set WATTLAKE_STACK"
+        ) from exc
+    for output in described.get("Outputs", []):
+        if output["OutputKey"] == "StateMachineArn":
+            return output["OutputValue"]
+    raise LakeError(f"stack {stack!r} has no StateMachineArn output")
+
+
+def run_in_the_cloud(
+    lake: Lake, runner: StepFunctionsRunner, poll_seconds: float = 15.0
+) -> dict:
+    """`wattlake run --target athena`: one state machine run, followed to its end.
+
+    The run takes the pending batches, or (with none) every landed reading
+    date; a run already in progress is waited for first, never doubled.
+    Each state the execution enters is logged.
+    """
+    decision = start_refresh(lake, runner, debounce=timedelta(0), everything=True)
+    while decision.status == "running":
+        log.info("cloud run: %s; waiting for it to end", decision.detail)
+        time.sleep(poll_seconds)
+        decision = start_refresh(lake, runner, debounce=timedelta(0), everything=True)
+    run = decision.run
+    if run is None:
+        raise LakeError(f"cloud run: could not start a run ({decision.status})")
+    log.info(
+        "cloud run: execution %s (%s to %s)",
+        run.handle,
+        run.first_date or "-",
+        run.last_date or "-",
+    )
+    client = runner.client
+    seen = 0
+    while True:
+        events = client.get_execution_history(executionArn=run.handle, maxResults=1000)[
+            "events"
+        ]
+        for event in events[seen:]:
+            entered = event.get("stateEnteredEventDetails")
+            if entered:
+                log.info("cloud run: %s", entered["name"])
+        seen = len(events)
+        status = client.describe_execution(executionArn=run.handle)["status"]
+        if status != "RUNNING":
+            break
+        time.sleep(poll_seconds)
+    return {"run_id": run.run_id, "execution": run.handle, "status": status}
+
+
+def publish_folder(folder: str, uri: str) -> int:
+    """Upload every file under a local folder to `s3://bucket/prefix/` (the docs site).
+
+    Returns:
+        The number of files uploaded.
+
+    """
+    import mimetypes
+    from pathlib import Path
+
+    import boto3
+
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    root = Path(folder)
+    if not root.is_dir():
+        raise LakeError(f"publish: {folder} is not a folder")
+    s3 = boto3.client("s3")
+    count = 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        key = prefix.rstrip("/") + "/" + path.relative_to(root).as_posix()
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        s3.upload_file(
+            str(path), bucket, key.lstrip("/"), ExtraArgs={"ContentType": content_type}
+        )
+        count += 1
+    log.info("publish: %d files from %s to %s", count, folder, uri)
+    return count
