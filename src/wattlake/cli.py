@@ -223,7 +223,7 @@ def stage_watch(
     lake = _lake(settings)
     lake.ensure_folders()
     runner = LocalRunner(partial(refresh_dag, settings))
-    watcher = Watcher(lake, runner, timedelta(seconds=debounce))
+    watcher = Watcher(lake, runner, timedelta(seconds=debounce), check_all=once)
     with contextlib.suppress(KeyboardInterrupt):
         watcher.watch(interval, once=once)
     landed = sum(len(b.batch_ids) for b in runner.runs)

@@ -155,8 +155,8 @@ def on_new_objects(
                     now,
                 )
                 continue
-            if previous is not None:
-                _ensure_pending(lake, previous, now)
+            # nothing new: a run already took it, or it was landed by hand
+            # (`wattlake land`, whose user runs the pipeline too)
             summary["unchanged"].append(delivery.batch_id)
         elif manifest.status == REJECTED:
             _quarantine(
@@ -172,7 +172,7 @@ def on_new_objects(
 
 
 def _ensure_pending(lake: Lake, manifest: Manifest, now: datetime) -> None:
-    """Record a landed batch as pending unless a run took it already (idempotent)."""
+    """Record a newly landed batch as pending (once: keyed on the batch)."""
     if manifest.status != LANDED or lake.exists(lake.refresh_taken(manifest.batch_id)):
         return
     pending = PendingBatch(
@@ -337,6 +337,13 @@ def start_refresh(
         return RefreshDecision(
             "running", len(pending), _current_run(lake), "another caller started a run"
         )
+    log.info(
+        "refresh: starting %s for %d batches (reading dates %s to %s)",
+        run.run_id,
+        len(run.batch_ids),
+        run.first_date or "-",
+        run.last_date or "-",
+    )
     try:
         handle = runner.start(run)
     except BaseException:
@@ -351,13 +358,6 @@ def start_refresh(
         lake.write_bytes(lake.refresh_lock(), run.to_json())
     else:  # the runner ran it to the end already (the local DAG)
         lake.delete(lake.refresh_lock())
-    log.info(
-        "refresh: started %s for %d batches (%s to %s)",
-        run.run_id,
-        len(run.batch_ids),
-        run.first_date,
-        run.last_date,
-    )
     return RefreshDecision("started", len(pending), run)
 
 

@@ -4,8 +4,10 @@ The watcher polls `landing/` (one listing per poll, no object read), hands
 every new or rewritten delivery to `on_new_objects` (land, or quarantine and
 alert), and asks `start_refresh` whether a run is due; a run is the local DAG
 (dbt `lake_clean`, Spark features for the new readings' dates, dbt `marts`),
-run in this process by `LocalRunner`. Deliveries already landed when the
-watcher starts are not read again.
+run in this process by `LocalRunner`. When it starts watching, deliveries
+already landed are taken as seen (a long-running watcher starts at once); a
+single pass (`--once`) checks every delivery, as `wattlake land` does, so a
+delivery dropped again is read and found unchanged.
 """
 
 from __future__ import annotations
@@ -82,14 +84,17 @@ class Watcher:
     debounce: timedelta
     alert: Alert = log_alert
     seen: dict[str, str] | None = None
+    check_all: bool = False  # first poll: every delivery, not only unlanded ones
 
     def changed_deliveries(self) -> list[str]:
         """Deliveries new or rewritten since the last poll.
 
         On the first poll, deliveries whose batch has a manifest are taken as
-        seen: they were landed before the watcher started.
+        seen (they were landed before the watcher started), unless `check_all`.
         """
         versions = self.lake.versions(self.lake.landing_prefix())
+        if self.seen is None and self.check_all:
+            self.seen = {}
         if self.seen is None:
             self.seen = {
                 uri: version
@@ -145,7 +150,7 @@ def _log_poll(report: PollReport) -> None:
     landing = report.landing
     if landing:
         log.info(
-            "watch: %d deliveries changed: %d landed, %d unchanged, %d quarantined",
+            "watch: %d deliveries new or rewritten: %d landed, %d unchanged, %d quarantined",
             report.changed,
             len(landing.get("landed", [])),
             len(landing.get("unchanged", [])),
