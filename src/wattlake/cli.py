@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wattlake.config import ConfigError, Settings, load_scales, load_settings
-from wattlake.refresh import RefreshRun
 from wattlake.storage import Lake, LakeError
+
+if TYPE_CHECKING:
+    from wattlake.refresh import RefreshRun
 
 log = logging.getLogger("wattlake")
 

@@ -130,20 +130,15 @@ class _LocalStore:
         self, uri: str, data: bytes, modified: datetime | None = None
     ) -> None:
         path = Path(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
+        tmp = _temporary_copy(path, data)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
             if modified is not None:
                 # set before the rename: the file appears with its time
                 ns = _epoch_ns(modified)
                 os.utime(tmp, ns=(ns, ns))
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
     def exists(self, uri: str) -> bool:
@@ -164,18 +159,13 @@ class _LocalStore:
 
     def create(self, uri: str, data: bytes) -> bool:
         path = Path(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
+        tmp = _temporary_copy(path, data)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
             os.link(tmp, path)  # atomic, and fails if the path exists
         except FileExistsError:
             return False
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         return True
 
     def move(self, source: str, target: str) -> None:
@@ -551,6 +541,19 @@ class Lake:
         if uri != self.root and not uri.startswith(self.root + "/"):
             raise LakeError(f"{uri}: outside the lake {self.root}")
         return uri
+
+
+def _temporary_copy(path: Path, data: bytes) -> Path:
+    """`data` in a hidden temporary file beside `path` (listings skip it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
 
 
 def _aware(moment: datetime, where: str) -> datetime:
