@@ -35,6 +35,8 @@ from wattlake.storage import Lake, LakeError
 
 log = logging.getLogger(__name__)
 
+RETRY_SECONDS = 60.0  # after a failed run, before the next try
+
 
 @dataclass
 class LocalRunner:
@@ -130,7 +132,19 @@ class Watcher:
             self.debounce.total_seconds(),
         )
         while True:
-            report = self.poll(datetime.now(UTC))
+            try:
+                report = self.poll(datetime.now(UTC))
+            except Exception as exc:
+                if once:
+                    raise
+                # the batches stay pending: alert, and try again after a pause
+                self.alert(
+                    "Wattlake: refresh failed",
+                    f"{exc}; the batches stay pending and are retried in "
+                    f"{max(interval, RETRY_SECONDS):.0f} s",
+                )
+                time.sleep(max(interval, RETRY_SECONDS))
+                continue
             reports.append(report)
             _log_poll(report)
             if once and report.decision.status in ("idle", "started"):

@@ -317,3 +317,61 @@ def test_lambda_lands_debounces_quarantines_and_starts_one_execution(
     assert follow_up["refresh"]["status"] == "started"
     assert follow_up["refresh"]["run"]["batch_ids"] == ["b3"]
     assert len(executions()) == 2
+
+
+@pytest.mark.aws
+def test_a_cloud_run_waits_for_the_run_in_progress_then_follows_its_own(
+    project_dir: Path,
+    s3_endpoint: str,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    from wattlake.refresh.aws import StepFunctionsRunner, run_in_the_cloud
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=f"cloud-{s3_bucket}"[:80],
+        definition=json.dumps(state_machine_definition(project_dir)),
+        roleArn="arn:aws:iam::123456789012:role/wattlake-state-machine",
+    )["stateMachineArn"]
+    lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+    lake.write_bytes(
+        lake.landing("metering", "b1", "csv.gz"), readings_csv("2025-03-28")
+    )
+    on_new_objects(["lake/landing/metering/b1.csv.gz"], lake)
+    runner = StepFunctionsRunner(machine, lake)
+    lambdas_run = start_refresh(lake, runner, debounce=timedelta(0)).run
+    assert lambdas_run is not None
+
+    done = threading.Event()
+
+    def end_each_run_soon() -> None:  # moto's executions run until stopped
+        while not done.wait(0.4):
+            for execution in sfn.list_executions(
+                stateMachineArn=machine, statusFilter="RUNNING"
+            )["executions"]:
+                sfn.stop_execution(executionArn=execution["executionArn"])
+
+    stopper = threading.Thread(target=end_each_run_soon)
+    stopper.start()
+    try:
+        outcome = run_in_the_cloud(lake, runner, poll_seconds=0.2)
+    finally:
+        done.set()
+        stopper.join()
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert len(executions) == 2  # the Lambda's run, then (after it) this one
+    assert outcome["execution"] != lambdas_run.handle
+    assert outcome["status"] == "ABORTED"
+    sent = json.loads(
+        sfn.describe_execution(executionArn=outcome["execution"])["input"]
+    )
+    # nothing pending any more: the whole landed span
+    assert (sent["batch_ids"], sent["start_date"], sent["end_date"]) == (
+        [],
+        "2025-03-28",
+        "2025-03-28",
+    )
