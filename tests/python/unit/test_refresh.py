@@ -222,6 +222,15 @@ def state_machine_definition(project_dir: Path) -> dict:
     return json.loads(text)
 
 
+def create_state_machine(sfn, project_dir: Path, name: str) -> str:
+    """The stack's state machine on the moto server; returns its ARN."""
+    return sfn.create_state_machine(
+        name=name[:80],
+        definition=json.dumps(state_machine_definition(project_dir)),
+        roleArn="arn:aws:iam::123456789012:role/wattlake-state-machine",
+    )["stateMachineArn"]
+
+
 def s3_event(bucket: str, key: str) -> dict:
     """An EventBridge "Object Created" event, as S3 sends it."""
     return {
@@ -245,11 +254,7 @@ def test_lambda_lands_debounces_quarantines_and_starts_one_execution(
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)  # Step Functions, SNS, SQS
     sfn = boto3.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name=f"refresh-{s3_bucket}"[:80],
-        definition=json.dumps(state_machine_definition(project_dir)),
-        roleArn="arn:aws:iam::123456789012:role/wattlake-state-machine",
-    )["stateMachineArn"]
+    machine = create_state_machine(sfn, project_dir, f"refresh-{s3_bucket}")
     topic = boto3.client("sns").create_topic(Name=f"alerts-{s3_bucket}")["TopicArn"]
     sqs = boto3.client("sqs")
     queue = sqs.create_queue(QueueName=f"alerts-{s3_bucket}")["QueueUrl"]
@@ -332,11 +337,7 @@ def test_a_cloud_run_waits_for_the_run_in_progress_then_follows_its_own(
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
     sfn = boto3.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name=f"cloud-{s3_bucket}"[:80],
-        definition=json.dumps(state_machine_definition(project_dir)),
-        roleArn="arn:aws:iam::123456789012:role/wattlake-state-machine",
-    )["stateMachineArn"]
+    machine = create_state_machine(sfn, project_dir, f"cloud-{s3_bucket}")
     lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
     lake.write_bytes(
         lake.landing("metering", "b1", "csv.gz"), readings_csv("2025-03-28")
