@@ -16,12 +16,18 @@ OFFLINE_ENV := WATTLAKE_LAKE=s3://wattlake-ci-lake WATTLAKE_ATHENA_RESULTS=s3://
 CLOUD_TARGETS := athena redshift
 BRANCHES := full incremental
 
-.PHONY: install run test test-python lint compile clean help bench
+# checkov pins boto3 and packaging below what the project needs: its own venv.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+.PHONY: install run test test-python lint compile clean help bench infra deploy
 
 help:
 	@echo "make run    install into .venv and run the whole pipeline at demo scale"
 	@echo "make test   install into .venv and run every test (pytest, dbt, sqlfluff, compiles)"
 	@echo "make bench  landing throughput per format (SCALE=city: also land and transform a city year; ARGS=...)"
+	@echo "make infra  cfn-lint and checkov on infra/ (offline)"
+	@echo "make deploy package and deploy the AWS stack (ARGS='--region eu-west-1 ...'; README: AWS)"
 	@echo "make lint | compile | clean"
 
 $(STAMP): pyproject.toml
@@ -39,7 +45,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/wattlake run
 
-test: install test-python lint compile
+test: install test-python lint compile infra
 	@echo "==> all checks passed"
 
 test-python: install
@@ -67,6 +73,22 @@ lint: install compile
 			target/$$target-$$branch/compiled/wattlake/tests \
 			--dialect $$target --templater raw --exclude-rules layout,capitalisation,structure.using; \
 	done; done
+
+$(CHECKOV_STAMP): infra/requirements-checkov.txt
+	@echo "==> installing checkov into $(CHECKOV_VENV)"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
+	@touch $@
+
+infra: install $(CHECKOV_STAMP)
+	@echo "==> cfn-lint on infra/ (SAM transformed; the state machine's ASL checked)"
+	$(BIN)/cfn-lint infra/*.yaml
+	@echo "==> checkov on infra/ and the Dockerfile (offline; exceptions are skipped inline with a reason)"
+	$(CHECKOV_VENV)/bin/checkov --directory infra --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov --file Dockerfile --framework dockerfile --skip-download --compact --quiet
+
+deploy: install
+	$(BIN)/wattlake deploy $(ARGS)
 
 # Benchmarks print readings/s (median of several runs) beside a baseline measured
 # in the same run; SCALE=city also lands a whole city year once (wall time, memory).

@@ -1,17 +1,16 @@
-"""AWS Lambda entry point: an S3 ObjectCreated event on landing/ -> land the batch.
+"""AWS Lambda entry point: S3 "Object Created" on landing/, or the schedule.
 
-A deploy wrapper and nothing more: the logic is `wattlake.refresh`, shared with
-`wattlake watch`. The function's environment sets WATTLAKE_LAKE (s3://bucket/prefix).
+A deploy wrapper and nothing more: the logic is `wattlake.refresh` (landing,
+quarantine, debounce, one run at a time), shared with `wattlake watch`. The
+environment is described in `wattlake.refresh.aws`.
 """
 
-from urllib.parse import unquote_plus
+import logging
 
-from wattlake.refresh import on_new_objects
+from wattlake.refresh.aws import handle_event
+
+logging.getLogger().setLevel(logging.INFO)
 
 
 def handler(event: dict, context: object) -> dict:
-    keys = [
-        unquote_plus(record["s3"]["object"]["key"])
-        for record in event.get("Records", [])
-    ]
-    return on_new_objects(keys)
+    return handle_event(event)

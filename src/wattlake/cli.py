@@ -21,9 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wattlake.config import ConfigError, Settings, load_scales, load_settings
 from wattlake.storage import Lake, LakeError
+
+if TYPE_CHECKING:
+    from wattlake.refresh import RefreshRun
 
 log = logging.getLogger("wattlake")
 
@@ -210,8 +214,128 @@ def stage_docs(settings: Settings) -> StageResult:
     )
 
 
+def stage_watch(
+    settings: Settings, interval: float, debounce: float, once: bool
+) -> StageResult:
+    """Watch the lake's landing/ and run the local DAG for new batches (the Lambda's logic)."""
+    from datetime import timedelta
+
+    from wattlake.refresh.local import LocalRunner, Watcher
+
+    started = time.perf_counter()
+    lake = _lake(settings)
+    lake.ensure_folders()
+    runner = LocalRunner(partial(refresh_dag, settings))
+    watcher = Watcher(lake, runner, timedelta(seconds=debounce), check_all=once)
+    with contextlib.suppress(KeyboardInterrupt):
+        watcher.watch(interval, once=once)
+    landed = sum(len(b.batch_ids) for b in runner.runs)
+    return StageResult(
+        "watch",
+        f"{len(runner.runs)} refresh runs for {landed} batches -> {settings.warehouse}",
+        time.perf_counter() - started,
+    )
+
+
+def refresh_dag(settings: Settings, run: RefreshRun) -> None:
+    """The local DAG of one refresh run, as the AWS state machine runs it.
+
+    dbt lake_clean, the Spark features for the new readings' dates, dbt marts
+    (with their tests), and the export; a failed stage stops the run.
+    """
+    dates = run.dates()
+    stages: list[Callable[[], StageResult]] = [
+        partial(stage_transform, settings, "lake_clean"),
+    ]
+    if dates:
+        stages.append(partial(stage_features, settings, dates[0], dates[-1]))
+    stages.append(partial(stage_transform, settings, "marts"))
+    if settings.target == "local":
+        stages.append(partial(stage_export, settings))
+    for stage in stages:
+        result = stage()
+        _report(result)
+        if not result.ok:
+            raise RuntimeError(f"refresh {run.run_id}: {result.stage} failed")
+
+
+def stage_cloud_run(settings: Settings) -> StageResult:
+    """The AWS state machine for what landed, followed to its end."""
+    from wattlake.refresh.aws import (
+        StepFunctionsRunner,
+        run_in_the_cloud,
+        state_machine_arn,
+    )
+
+    started = time.perf_counter()
+    lake = _lake(settings)
+    if not lake.is_s3:
+        raise ConfigError(
+            f"--target {settings.target} runs the AWS state machine, which reads an "
+            f"S3 lake; the lake is {settings.lake} (set WATTLAKE_LAKE=s3://...)"
+        )
+    outcome = run_in_the_cloud(lake, StepFunctionsRunner(state_machine_arn(), lake))
+    return StageResult(
+        "cloud run",
+        f"execution {outcome['execution']} {outcome['status']}",
+        time.perf_counter() - started,
+        ok=outcome["status"] == "SUCCEEDED",
+    )
+
+
+def stage_deploy(settings: Settings, args: argparse.Namespace) -> StageResult:
+    """Package and deploy the AWS stacks (infra/)."""
+    import os
+
+    from wattlake.deploy import DeployPlan, deploy, git_commit
+
+    started = time.perf_counter()
+    region = (
+        args.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    if not region:
+        raise ConfigError("deploy: give --region (or set AWS_REGION)")
+    parameters = {
+        "RefreshSchedule": args.schedule,
+        "DebounceSeconds": str(args.debounce),
+        "AthenaBytesScannedCutoff": str(int(args.athena_scan_limit_gb * 2**30)),
+        "EnableRedshift": "false" if args.no_redshift else "true",
+        "RedshiftBaseCapacity": str(args.redshift_base_capacity),
+    }
+    if args.alert_email:
+        parameters["AlertEmail"] = args.alert_email
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"deploy: --param {item!r} is not KEY=VALUE")
+        parameters[key] = value
+    plan = DeployPlan(
+        name=args.name,
+        region=region,
+        image_tag=args.image_tag or git_commit(settings.project_dir),
+        parameters=parameters,
+    )
+    outputs = deploy(settings, plan, dry_run=args.dry_run)
+    summary = (
+        f"dry run: packaged in {settings.build_dir / 'deploy'}"
+        if args.dry_run
+        else f"stack {plan.main_stack} in {region}: lake {outputs.get('LakeUri')}"
+    )
+    return StageResult("deploy", summary, time.perf_counter() - started)
+
+
 def run_all(settings: Settings) -> list[StageResult]:
     """Every stage in the order of the AWS state machine."""
+    if settings.target == "athena":
+        # land from here, then the state machine runs the rest on AWS
+        cloud = [
+            partial(stage_simulate, settings),
+            partial(stage_land, settings),
+            partial(stage_cloud_run, settings),
+        ]
+        return [_report_and_return(stage()) for stage in cloud]
     stages: list[Callable[[], StageResult]] = [
         partial(stage_simulate, settings),
         partial(stage_land, settings),
@@ -299,7 +423,75 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "run",
-        help="all stages in order: simulate, land, transform, features, marts, evaluate, export, docs",
+        help="all stages in order: simulate, land, transform, features, marts, evaluate, "
+        "export, docs (--target athena: simulate, land, then the AWS state machine)",
+    )
+    watch = commands.add_parser(
+        "watch",
+        help="watch landing/ and refresh the marts when new batches land (the Lambda's logic)",
+    )
+    watch.add_argument(
+        "--interval", type=float, default=5.0, help="seconds between polls (default 5)"
+    )
+    watch.add_argument(
+        "--debounce",
+        type=float,
+        default=30.0,
+        help="a burst of batches within this many seconds starts one run (default 30)",
+    )
+    watch.add_argument(
+        "--once",
+        action="store_true",
+        help="land and refresh what is new, then stop (instead of watching on)",
+    )
+    deploy = commands.add_parser(
+        "deploy", help="package and deploy the AWS stacks (infra/; README: AWS)"
+    )
+    deploy.add_argument("--region", help="AWS region (default: AWS_REGION)")
+    deploy.add_argument(
+        "--name",
+        default="wattlake",
+        help="stack and resource name prefix: lowercase letters and digits (default wattlake)",
+    )
+    deploy.add_argument(
+        "--schedule",
+        default="rate(1 minute)",
+        help="how often pending batches are checked (default 'rate(1 minute)')",
+    )
+    deploy.add_argument(
+        "--debounce",
+        type=int,
+        default=300,
+        help="seconds a burst of deliveries is gathered into one run (default 300)",
+    )
+    deploy.add_argument(
+        "--athena-scan-limit-gb",
+        type=float,
+        default=100.0,
+        help="Athena cancels queries scanning more (default 100 GiB)",
+    )
+    deploy.add_argument(
+        "--no-redshift", action="store_true", help="leave out Redshift Serverless"
+    )
+    deploy.add_argument(
+        "--redshift-base-capacity",
+        type=int,
+        default=8,
+        help="Redshift Serverless base RPUs (default 8, the smallest)",
+    )
+    deploy.add_argument("--alert-email", help="subscribe this address to the alerts")
+    deploy.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other parameter of infra/template.yaml (repeatable)",
+    )
+    deploy.add_argument("--image-tag", help="image tag (default: the git commit)")
+    deploy.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="package and print the plan without calling AWS",
     )
     return parser
 
@@ -353,6 +545,10 @@ def _single(args: argparse.Namespace, settings: Settings) -> StageResult:
         return stage_export(settings)
     if args.command == "docs":
         return stage_docs(settings)
+    if args.command == "watch":
+        return stage_watch(settings, args.interval, args.debounce, args.once)
+    if args.command == "deploy":
+        return stage_deploy(settings, args)
     raise ValueError(f"unknown command {args.command}")
 
 
@@ -390,6 +586,11 @@ def _site_types(settings: Settings) -> set[str] | None:
         return None
     with seed.open(newline="", encoding="utf-8") as handle:
         return {row["site_type"] for row in csv.DictReader(handle)}
+
+
+def _report_and_return(result: StageResult) -> StageResult:
+    _report(result)
+    return result
 
 
 def _report(result: StageResult) -> None:

@@ -8,6 +8,8 @@ The layout (identical on disk and in S3) is fixed by DESIGN.md::
     <lake>/clean/validated_readings/ingest_date=YYYY-MM-DD/*.parquet   (dbt's own store)
     <lake>/curated/anomaly_features/reading_date=YYYY-MM-DD/*.parquet
     <lake>/_manifests/<batch_id>.json
+    <lake>/_quarantine/<source>/<batch_id>.<format>     deliveries that cannot be landed (+ .reason.json)
+    <lake>/_refresh/...                                  the refresh's pending batches and current run
     <lake>/_truth/...
 
 `<lake>` is a local directory or `s3://bucket/prefix`, optionally on an
@@ -97,6 +99,9 @@ class _Store(Protocol):
     def exists(self, uri: str) -> bool: ...
     def list(self, prefix: str) -> list[str]: ...
     def delete(self, uri: str) -> None: ...
+    def create(self, uri: str, data: bytes) -> bool: ...
+    def move(self, source: str, target: str) -> None: ...
+    def versions(self, prefix: str) -> dict[str, str]: ...
 
 
 class _LocalStore:
@@ -125,20 +130,15 @@ class _LocalStore:
         self, uri: str, data: bytes, modified: datetime | None = None
     ) -> None:
         path = Path(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
+        tmp = _temporary_copy(path, data)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
             if modified is not None:
                 # set before the rename: the file appears with its time
                 ns = _epoch_ns(modified)
                 os.utime(tmp, ns=(ns, ns))
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
     def exists(self, uri: str) -> bool:
@@ -156,6 +156,31 @@ class _LocalStore:
 
     def delete(self, uri: str) -> None:
         Path(uri).unlink(missing_ok=True)
+
+    def create(self, uri: str, data: bytes) -> bool:
+        path = Path(uri)
+        tmp = _temporary_copy(path, data)
+        try:
+            os.link(tmp, path)  # atomic, and fails if the path exists
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def move(self, source: str, target: str) -> None:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+    def versions(self, prefix: str) -> dict[str, str]:
+        found = {}
+        for uri in self.list(prefix):
+            try:
+                status = os.stat(uri)
+            except FileNotFoundError:
+                continue
+            found[uri] = f"{status.st_mtime_ns}:{status.st_size}"
+        return found
 
 
 @dataclass
@@ -243,6 +268,40 @@ class _S3Store:
     def delete(self, uri: str) -> None:
         bucket, key = self.split(uri)
         self.client.delete_object(Bucket=bucket, Key=key)
+
+    def create(self, uri: str, data: bytes) -> bool:
+        bucket, key = self.split(uri)
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except self.client.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
+    def move(self, source: str, target: str) -> None:
+        bucket, key = self.split(source)
+        target_bucket, target_key = self.split(target)
+        # the copy keeps the object's metadata (its sent-at time among them)
+        self.client.copy_object(
+            Bucket=target_bucket,
+            Key=target_key,
+            CopySource={"Bucket": bucket, "Key": key},
+        )
+        self.client.delete_object(Bucket=bucket, Key=key)
+
+    def versions(self, prefix: str) -> dict[str, str]:
+        bucket, key = self.split(prefix.rstrip("/") + "/")
+        found = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=key
+        ):
+            for item in page.get("Contents", []):
+                found[f"s3://{bucket}/{item['Key']}"] = (
+                    f"{item['ETag']}:{item['LastModified'].isoformat()}"
+                )
+        return found
 
 
 @dataclass(frozen=True)
@@ -337,6 +396,40 @@ class Lake:
         """The folder of batch manifests."""
         return f"{self.root}/_manifests"
 
+    def quarantine(self, delivery_uri: str) -> str:
+        """Where a delivery in `landing/` that cannot be landed is moved to."""
+        prefix = self.landing_prefix() + "/"
+        if not delivery_uri.startswith(prefix):
+            raise LakeError(f"{delivery_uri}: not under the lake's landing/ folder")
+        return f"{self.root}/_quarantine/{delivery_uri.removeprefix(prefix)}"
+
+    def quarantine_prefix(self) -> str:
+        """The folder of quarantined deliveries and their reasons."""
+        return f"{self.root}/_quarantine"
+
+    def refresh_pending(self, batch_id: str | None = None) -> str:
+        """A landed batch no refresh has taken yet (or the folder of them)."""
+        if batch_id is None:
+            return f"{self.root}/_refresh/pending"
+        _check_batch_id(batch_id)
+        return f"{self.root}/_refresh/pending/{batch_id}.json"
+
+    def refresh_taken(self, batch_id: str) -> str:
+        """The record that a refresh run took a landed batch."""
+        _check_batch_id(batch_id)
+        return f"{self.root}/_refresh/taken/{batch_id}.json"
+
+    def refresh_run(self, run_id: str | None = None) -> str:
+        """A refresh run's record (or the folder of them)."""
+        if run_id is None:
+            return f"{self.root}/_refresh/runs"
+        _check_batch_id(run_id, "refresh run id")
+        return f"{self.root}/_refresh/runs/{run_id}.json"
+
+    def refresh_lock(self) -> str:
+        """The run in progress: at most one refresh runs on a lake at a time."""
+        return f"{self.root}/_refresh/current.json"
+
     def truth(self, name: str) -> str:
         """Simulator ground truth; read only by evaluation, never by the pipeline."""
         _check_batch_id(name)
@@ -423,10 +516,44 @@ class Lake:
         """Delete an object (no error if it is absent)."""
         self._store.delete(self._inside(uri))
 
+    def versions(self, prefix: str) -> dict[str, str]:
+        """Every object under a folder with a token that changes when it is rewritten.
+
+        One listing (no read of any object): a local file's mtime and size, an
+        S3 object's ETag and LastModified.
+        """
+        return self._store.versions(self._inside(prefix))
+
+    def create(self, uri: str, data: bytes) -> bool:
+        """Write an object only if none exists there; False if one did.
+
+        Atomic on both stores (a hard link locally, a conditional PUT with
+        `If-None-Match: *` in S3), so two writers racing for the same key
+        cannot both win: the refresh uses it as its lock.
+        """
+        return self._store.create(self._inside(uri), data)
+
+    def move(self, source: str, target: str) -> None:
+        """Move an object inside the lake (S3: copy, then delete the source)."""
+        self._store.move(self._inside(source), self._inside(target))
+
     def _inside(self, uri: str) -> str:
         if uri != self.root and not uri.startswith(self.root + "/"):
             raise LakeError(f"{uri}: outside the lake {self.root}")
         return uri
+
+
+def _temporary_copy(path: Path, data: bytes) -> Path:
+    """`data` in a hidden temporary file beside `path` (listings skip it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
 
 
 def _aware(moment: datetime, where: str) -> datetime:
