@@ -197,7 +197,9 @@ def stage_export(settings: Settings) -> StageResult:
     if extract.rewrite_reason:
         refresh = f"all rewritten: {extract.rewrite_reason}"
     else:
-        refresh = f"{len(extract.replaced)} changed and replaced"
+        refresh = f"{len(extract.replaced)} changed and replaced" + (
+            f": {', '.join(extract.replaced)}" if extract.replaced else ""
+        )
     return StageResult(
         "export",
         f"{len(extract.rows)} marts, {rows:,} rows ({refresh}) -> {extract.path}; "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -56,7 +55,11 @@ def dashboard_environment(settings: Settings) -> dict[str, str]:
 
 
 def serve(settings: Settings, port: int, host: str, public: bool) -> int:
-    """Serve the dashboard until Ctrl-C; returns Streamlit's exit code."""
+    """Serve the dashboard until Ctrl-C.
+
+    The process becomes Streamlit's (exec), so a signal sent to `wattlake
+    dashboard` stops the server itself and leaves nothing running behind.
+    """
     view = "public view" if public else "full view"
     log.info(
         "dashboard: %s of %s at http://%s:%d/ (Ctrl-C to stop)",
@@ -65,9 +68,8 @@ def serve(settings: Settings, port: int, host: str, public: bool) -> int:
         host,
         port,
     )
-    try:
-        return subprocess.call(
-            dashboard_command(port, host, public), env=dashboard_environment(settings)
-        )
-    except KeyboardInterrupt:
-        return 0
+    command = dashboard_command(port, host, public)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, dashboard_environment(settings))
+    return 0  # not reached: execve replaces this process

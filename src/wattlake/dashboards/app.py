@@ -52,19 +52,23 @@ def _source(target: str, warehouse: str):  # noqa: ANN202 - a queries.Source
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=2000)
-def _run(target: str, warehouse: str, sql: str) -> pd.DataFrame:
+def _run(target: str, warehouse: str, version: str, sql: str) -> pd.DataFrame:
+    """One query's result, cached per warehouse version (a refresh starts afresh)."""
     return _source(target, warehouse).query(sql)
 
 
 def _marts() -> Marts:
     settings = load_settings()
+    source = _source(settings.target, str(settings.warehouse))
     schema = {"local": "main"}.get(settings.target)
     if schema is None:
         import os
 
         variable = f"WATTLAKE_{settings.target.upper()}_SCHEMA"
         schema = os.environ.get(variable, "wattlake")
-    run = partial(_run, settings.target, str(settings.warehouse))
+    # the local file says when it changed; on AWS results live for CACHE_SECONDS
+    version = source.version() if hasattr(source, "version") else ""
+    run = partial(_run, settings.target, str(settings.warehouse), version)
     return Marts(run=run, schema=schema, public=PUBLIC)
 
 
@@ -139,11 +143,35 @@ def _chart(chart: alt.Chart, title: str, caption: str) -> None:
 
 
 def _x(column: str, kind: str, **kwargs) -> alt.X:
+    if kind == "T":  # days, not hours, on a daily axis
+        kwargs.setdefault("axis", alt.Axis(format="%d %b", tickCount="day"))
     return alt.X(f"{column}:{kind}", title=kwargs.pop("title", label(column)), **kwargs)
 
 
 def _y(column: str, kind: str, **kwargs) -> alt.Y:
     return alt.Y(f"{column}:{kind}", title=kwargs.pop("title", label(column)), **kwargs)
+
+
+def _day_profile(
+    frame: pd.DataFrame,
+    measure: str,
+    series: tuple[str, str],
+    title: str,
+    caption: str,
+) -> None:
+    """A line per series over the 24 local hours of an average day."""
+    column, name = series
+    _chart(
+        alt.Chart(frame)
+        .mark_line()
+        .encode(
+            x=_x("hour_of_day_local", "O"),
+            y=_y(measure, "Q"),
+            color=alt.Color(f"{column}:N", title=name),
+        ),
+        title,
+        caption,
+    )
 
 
 def _number(value: float | None, unit: str, digits: int = 0) -> str:
@@ -235,6 +263,14 @@ def page_city() -> None:
                     alt.Tooltip("energy_kwh_per_m2:Q", format=".3f"),
                 ],
             )
+            .project("mercator")
+            + alt.Chart(areas)
+            .mark_text(dy=-22, fontSize=12)
+            .encode(
+                longitude="centroid_longitude:Q",
+                latitude="centroid_latitude:Q",
+                text="area_name:N",
+            )
             .project("mercator"),
             "Map of areas: energy per floor area (kWh per m²)",
             "Each circle sits at an area's centre (longitude, latitude): its colour is "
@@ -266,14 +302,46 @@ def page_patterns() -> None:
     marts, filters = _state()
     st.title("Patterns")
     _public_note(marts, filters)
-    hourly = marts.hourly_by_area(filters)
-    if hourly.empty:
-        st.info("No hourly usage in this selection.")
-        return
     st.caption(
         "Area filters apply to the heat map and the day profiles; site-type filters "
         "to the per site type profile."
     )
+    hourly = marts.hourly_by_area(filters)
+    if hourly.empty:
+        st.info("No area may be shown for this selection.")
+    else:
+        _area_patterns(marts, hourly)
+    types = marts.site_type_day(filters)
+    if types.empty:
+        st.info("No site type may be shown for this selection.")
+    else:
+        _day_profile(
+            types,
+            "avg_demand_kw_per_site",
+            ("site_type", "Site type"),
+            "Average day per site type (kW per site)",
+            "The typical site of each type, hour by hour: the type's demand "
+            "divided by its number of sites.",
+        )
+    weather = marts.temperature_usage(filters)
+    if not weather.empty:
+        _chart(
+            alt.Chart(weather)
+            .mark_circle(size=50, opacity=0.7)
+            .encode(
+                x=_x("avg_air_temperature_c", "Q", scale=alt.Scale(zero=False)),
+                y=_y("energy_kwh", "Q"),
+                color=alt.Color("area_id:N", title="Area"),
+                tooltip=["area_id:N", "reading_date_local:T", "energy_kwh:Q"],
+            ),
+            "Temperature vs usage: energy per day (kWh) against mean temperature (°C)",
+            "Each point is one area's day. A slope down to the left is heating; "
+            "up to the right, cooling.",
+        )
+
+
+def _area_patterns(marts: Marts, hourly: pd.DataFrame) -> None:
+    """The charts built from the selected areas' hourly usage."""
     heat = marts.heat_map(hourly)
     _chart(
         alt.Chart(heat)
@@ -296,73 +364,31 @@ def page_patterns() -> None:
     )
     left, right = st.columns(2)
     with left:
-        _chart(
-            alt.Chart(marts.average_day_per_month(hourly))
-            .mark_line()
-            .encode(
-                x=_x("hour_of_day_local", "O"),
-                y=_y("avg_demand_kw", "Q"),
-                color=alt.Color("month:N", title="Month"),
-            ),
+        _day_profile(
+            marts.average_day_per_month(hourly),
+            "avg_demand_kw",
+            ("month", "Month"),
             "Average day per month (kW)",
             "One line per month: the average demand of each local hour of its days.",
         )
     with right:
-        _chart(
-            alt.Chart(marts.weekday_vs_weekend(hourly))
-            .mark_line()
-            .encode(
-                x=_x("hour_of_day_local", "O"),
-                y=_y("avg_demand_kw", "Q"),
-                color=alt.Color("day_kind:N", title="Day"),
-            ),
+        _day_profile(
+            marts.weekday_vs_weekend(hourly),
+            "avg_demand_kw",
+            ("day_kind", "Day"),
             "Weekday vs weekend (kW)",
             "The average day on working weekdays and on weekends, hour by hour.",
         )
-    left, right = st.columns(2)
-    with left:
-        _chart(
-            alt.Chart(marts.by_season(hourly))
-            .mark_bar()
-            .encode(
-                x=alt.X("season:N", title="Meteorological season"),
-                y=_y("energy_kwh_per_day", "Q"),
-            ),
-            "Energy per day by season (kWh per day)",
-            "The average day's energy in each season the period touches.",
-        )
-    with right:
-        types = marts.site_type_day(filters)
-        if types.empty:
-            st.info("No site type may be shown for this selection.")
-        else:
-            _chart(
-                alt.Chart(types)
-                .mark_line()
-                .encode(
-                    x=_x("hour_of_day_local", "O"),
-                    y=_y("avg_demand_kw_per_site", "Q"),
-                    color=alt.Color("site_type:N", title="Site type"),
-                ),
-                "Average day per site type (kW per site)",
-                "The typical site of each type, hour by hour: the type's demand "
-                "divided by its number of sites.",
-            )
-    weather = marts.temperature_usage(filters)
-    if not weather.empty:
-        _chart(
-            alt.Chart(weather)
-            .mark_circle(size=50, opacity=0.7)
-            .encode(
-                x=_x("avg_air_temperature_c", "Q", scale=alt.Scale(zero=False)),
-                y=_y("energy_kwh", "Q"),
-                color=alt.Color("area_id:N", title="Area"),
-                tooltip=["area_id:N", "reading_date_local:T", "energy_kwh:Q"],
-            ),
-            "Temperature vs usage: energy per day (kWh) against mean temperature (°C)",
-            "Each point is one area's day. A slope down to the left is heating; "
-            "up to the right, cooling.",
-        )
+    _chart(
+        alt.Chart(marts.by_season(hourly))
+        .mark_bar()
+        .encode(
+            x=alt.X("season:N", title="Meteorological season"),
+            y=_y("energy_kwh_per_day", "Q"),
+        ),
+        "Energy per day by season (kWh per day)",
+        "The average day's energy in each season the period touches.",
+    )
 
 
 def page_sites() -> None:
@@ -479,8 +505,16 @@ def page_sites() -> None:
         st.dataframe(anomalies, hide_index=True, use_container_width=True)
 
 
+SEVERITIES = ["high", "medium", "low"]
+SEVERITY_COLOURS = alt.Scale(domain=SEVERITIES, range=["#d62728", "#ff7f0e", "#1f77b4"])
+
+
 def page_anomalies() -> None:
-    """Open alerts by severity with the explanation; anomalies by area and type."""
+    """Open alerts by severity with the explanation; anomalies by area and type.
+
+    The charts show zeros rather than disappear when nothing is open, so the
+    page reads the same on a quiet day.
+    """
     marts, filters = _state()
     st.title("Anomalies and alerts")
     _public_note(marts, filters)
@@ -496,37 +530,63 @@ def page_anomalies() -> None:
     if st.query_params.get_all("kind") != list(chosen):
         st.query_params["kind"] = list(chosen)
     summary = marts.anomaly_summary(filters, chosen)
-    if summary.empty:
-        st.info("No anomaly in this selection.")
-    else:
+    by_area = summary.groupby("area_id", as_index=False)[
+        ["event_count", "excess_kwh", "excess_cost_gbp"]
+    ].sum()
+    shown_areas = marts.shown_groups(("area_id",))["area_id"]
+    if filters.areas:
+        shown_areas = shown_areas[shown_areas.isin(filters.areas)]
+    by_area = (
+        pd.DataFrame({"area_id": shown_areas.drop_duplicates()})
+        .merge(by_area, on="area_id", how="left")
+        .fillna(0)
+    )
+    left, right = st.columns(2)
+    with left:
         _chart(
-            alt.Chart(summary)
+            alt.Chart(by_area)
             .mark_bar()
             .encode(
                 x=alt.X("area_id:N", title="Area"),
                 y=_y("excess_kwh", "Q", title="Excess energy (kWh)"),
-                color=alt.Color("anomaly_type:N", title="Anomaly type"),
                 tooltip=[
                     "area_id:N",
-                    "site_type:N",
-                    "anomaly_type:N",
                     "event_count:Q",
                     "excess_kwh:Q",
                     "excess_cost_gbp:Q",
                 ],
             ),
-            "Excess energy of anomalies by area and type (kWh)",
-            "Energy used above (or, below zero, under) what was expected while "
-            "anomalies lasted, in the months of the period.",
+            "Excess energy of anomalies by area (kWh)",
+            "Energy used above (below zero: under) what was expected while anomalies "
+            "lasted, in the months of the period; 0 where none was detected.",
+        )
+    with right:
+        by_type = summary.groupby("anomaly_type", as_index=False)[
+            ["event_count", "high_severity_count", "excess_cost_gbp"]
+        ].sum()
+        _chart(
+            alt.Chart(by_type)
+            .mark_bar()
+            .encode(
+                x=_x("excess_cost_gbp", "Q", title="Excess cost (GBP)"),
+                y=alt.Y("anomaly_type:N", sort="-x", title="Anomaly type"),
+                tooltip=["anomaly_type:N", "event_count:Q", "high_severity_count:Q"],
+            ),
+            "Cost of anomalies by type (GBP)",
+            "What the extra (or missing) energy of each kind of anomaly cost at the "
+            "sites' tariffs; empty when nothing was detected.",
         )
     if PUBLIC:
         return
     alerts = marts.alerts(filters, chosen)
-    if alerts.empty:
-        st.info("No open alert in this selection.")
-        return
-    by_severity = alerts.groupby("severity", as_index=False).agg(
-        alert_count=("alert_id", "size"), excess_cost_gbp=("excess_cost_gbp", "sum")
+    by_severity = (
+        alerts.groupby("severity")
+        .agg(
+            alert_count=("alert_id", "size"), excess_cost_gbp=("excess_cost_gbp", "sum")
+        )
+        .reindex(SEVERITIES, fill_value=0)
+        .rename_axis("severity")
+        .reset_index()
     )
     left, right = st.columns(2)
     with left:
@@ -534,20 +594,14 @@ def page_anomalies() -> None:
             alt.Chart(by_severity)
             .mark_bar()
             .encode(
-                x=alt.X("severity:N", title="Severity", sort=["high", "medium", "low"]),
+                x=alt.X("severity:N", title="Severity", sort=SEVERITIES),
                 y=_y("alert_count", "Q", title="Open alerts (count)"),
-                color=alt.Color(
-                    "severity:N",
-                    scale=alt.Scale(
-                        domain=["high", "medium", "low"],
-                        range=["#d62728", "#ff7f0e", "#1f77b4"],
-                    ),
-                    legend=None,
-                ),
+                color=alt.Color("severity:N", scale=SEVERITY_COLOURS, legend=None),
+                tooltip=["severity:N", "alert_count:Q", "excess_cost_gbp:Q"],
             ),
             "Open alerts by severity (count)",
-            "Alerts still open, by severity; one alert groups the events of one "
-            "site and anomaly type.",
+            "Alerts still open, by severity; one alert groups the events of one site "
+            "and anomaly type.",
         )
     with right:
         _chart(
@@ -556,13 +610,17 @@ def page_anomalies() -> None:
             .encode(
                 x=_x("expected_kwh", "Q"),
                 y=_y("observed_kwh", "Q"),
-                color=alt.Color("severity:N", title="Severity"),
+                color=alt.Color("severity:N", title="Severity", scale=SEVERITY_COLOURS),
                 tooltip=["site_id:N", "anomaly_type:N", "explanation:N"],
             ),
             "Expected vs observed energy of open alerts (kWh)",
-            "Points above the diagonal used more than expected, below it less.",
+            "Each point is an open alert: above the diagonal the site used more than "
+            "expected, below it less.",
         )
     st.subheader("Open alerts")
+    if alerts.empty:
+        st.write("No open alert in this selection.")
+        return
     st.dataframe(
         alerts[
             [
@@ -618,10 +676,14 @@ def page_quality() -> None:
         )
     left, right = st.columns(2)
     with left:
-        reasons = marts.quarantine_by_reason(filters)
-        if reasons.empty:
+        try:
+            reasons = marts.quarantine_by_reason(filters)
+        except DashboardError as exc:  # a warehouse built before this mart existed
+            st.warning(str(exc))
+            reasons = None
+        if reasons is not None and reasons.empty:
             st.info("No reading was quarantined.")
-        else:
+        elif reasons is not None:
             _chart(
                 alt.Chart(reasons)
                 .mark_bar()
@@ -705,6 +767,9 @@ def main() -> None:
         for i, key in enumerate(keys)
     ]
     current = st.navigation(pages, position="hidden")
+    with st.sidebar:
+        st.markdown("## ⚡ Wattlake" + (" · public view" if PUBLIC else ""))
+        links = st.container()
     try:
         marts = _marts()
         filters = _filters(marts)
@@ -713,8 +778,7 @@ def main() -> None:
         return
     st.session_state["wattlake_marts"] = marts
     st.session_state["wattlake_filters"] = filters
-    with st.sidebar:
-        st.markdown("## ⚡ Wattlake" + (" · public view" if PUBLIC else ""))
+    with links:
         for page in pages:
             st.page_link(page, query_params=_params(filters))
     try:

@@ -97,15 +97,28 @@ class DuckDBSource:
             raise DashboardError(
                 f"no warehouse at {self.path}: run `wattlake run` (or `wattlake transform`) first"
             )
-        import duckdb
-
         self.description = f"DuckDB {self.path}"
-        self._connection = duckdb.connect(str(self.path), read_only=True)
+
+    def version(self) -> str:
+        """Changes whenever the pipeline rewrites the warehouse (for caches)."""
+        stat = Path(self.path).stat()
+        return f"{stat.st_mtime_ns}-{stat.st_size}"
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Run `sql` on a cursor of its own (the dashboard serves several sessions)."""
-        with self._connection.cursor() as cursor:
-            return cursor.execute(sql).fetchdf()
+        """Run `sql` on a read-only connection held only for the query.
+
+        Holding the file open would lock out the pipeline's next refresh.
+        """
+        import duckdb
+
+        with duckdb.connect(str(self.path), read_only=True) as connection:
+            try:
+                return connection.execute(sql).fetchdf()
+            except duckdb.CatalogException as exc:
+                reason = str(exc).splitlines()[0]
+                raise DashboardError(
+                    f"{self.path}: {reason} (run `wattlake transform` to build the marts)"
+                ) from exc
 
 
 @dataclass
