@@ -16,7 +16,7 @@ OFFLINE_ENV := WATTLAKE_LAKE=s3://wattlake-ci-lake WATTLAKE_ATHENA_RESULTS=s3://
 CLOUD_TARGETS := athena redshift
 BRANCHES := full incremental
 
-.PHONY: install run test test-python lint compile clean help bench
+.PHONY: install run test test-python lint compile clean help bench browser
 
 help:
 	@echo "make run    install into .venv and run the whole pipeline at demo scale"
@@ -42,7 +42,17 @@ run: install
 test: install test-python lint compile
 	@echo "==> all checks passed"
 
-test-python: install
+# The dashboard test drives headless Chromium: Debian's package (Playwright's own
+# browser download is not used). Installed here when missing and apt-get can.
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -n "$${WATTLAKE_CHROMIUM:-}" || { \
+		echo "==> installing chromium for the dashboard test (apt-get)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "cannot install chromium: install it, or set WATTLAKE_CHROMIUM to a Chromium binary" >&2; exit 1; }; }
+
+test-python: install browser
 	@echo "==> pytest (unit, Spark, S3 on a local moto server, the pipeline end to end)"
 	$(BIN)/pytest
 
