@@ -21,7 +21,7 @@ BRANCHES := full incremental
 help:
 	@echo "make run    install into .venv and run the whole pipeline at demo scale"
 	@echo "make test   install into .venv and run every test (pytest, dbt, sqlfluff, compiles)"
-	@echo "make bench  landing throughput per format (SCALE=city: also land and transform a city year; ARGS=...)"
+	@echo "make bench  landing throughput per format (SCALE=city: also land and transform a city year, time the dashboard's pages; ARGS=...)"
 	@echo "make lint | compile | clean"
 
 $(STAMP): pyproject.toml

@@ -30,6 +30,7 @@ from wattlake.dashboards.queries import (
 from wattlake.labels import label
 
 CACHE_SECONDS = 900
+MAX_SITE_CHOICES = 500  # a city has 10,000 sites: the search narrows the list
 DEFAULT_DAYS = 28
 
 
@@ -402,11 +403,17 @@ def page_sites() -> None:
     if found.empty:
         st.info("No site matches this search and the filters.")
         return
-    ids = found["site_id"].tolist()
-    names = dict(zip(found["site_id"], found["site_name"], strict=True))
     wanted = st.query_params.get("site")
+    shown = found.head(MAX_SITE_CHOICES)
+    if wanted in set(found["site_id"]) and wanted not in set(shown["site_id"]):
+        shown = pd.concat([found[found["site_id"] == wanted], shown])
+    ids = shown["site_id"].tolist()
+    names = dict(zip(shown["site_id"], shown["site_name"], strict=True))
+    more = len(found) - len(shown)
     site_id = st.selectbox(
-        f"Site ({len(ids)} match)",
+        f"Site ({len(found):,} match"
+        + (f"; the first {len(shown):,} listed, type to narrow" if more > 0 else "")
+        + ")",
         ids,
         index=ids.index(wanted) if wanted in ids else 0,
         format_func=lambda s: f"{s}: {names[s]}",
@@ -701,6 +708,7 @@ def page_quality() -> None:
             )
     with right:
         fresh = marts.freshness()
+        fresh["source"] = fresh["source_name"] + "." + fresh["table_name"]
         _chart(
             alt.Chart(fresh)
             .mark_bar()
@@ -710,7 +718,7 @@ def page_quality() -> None:
                     "Q",
                     title="Hours since the last delivery (h)",
                 ),
-                y=alt.Y("source_name:N", title="Source"),
+                y=alt.Y("source:N", title="Source table"),
                 color=alt.Color(
                     "freshness_status:N",
                     title="Status",
