@@ -28,10 +28,10 @@ row_totals as (
 
 final as (
     select
-        coalesce(mart_totals.quarantine_reason, row_totals.quarantine_reason)
-            as quarantine_reason,
         mart_totals.row_count as mart_row_count,
-        row_totals.row_count as quarantined_row_count
+        row_totals.row_count as quarantined_row_count,
+        coalesce(mart_totals.quarantine_reason, row_totals.quarantine_reason)
+            as quarantine_reason
     from mart_totals
     full outer join row_totals
         on mart_totals.quarantine_reason = row_totals.quarantine_reason
