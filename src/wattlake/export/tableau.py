@@ -8,7 +8,7 @@ integers; every measure already carries its unit in its name (`energy_kwh`,
 
 Incremental refresh: beside the extract, `extract-state.json` records a
 fingerprint of each mart (its columns, row count and an order-independent hash
-of its rows) and of the extract file it describes. A re-export replaces only
+of its rows, measures at single precision) and of the extract file it describes. A re-export replaces only
 the tables whose fingerprint changed, in a copy of the previous extract; it
 rewrites every table, and says why, when there is no previous extract, the
 state is missing or from another format, or the extract was changed by
@@ -70,7 +70,7 @@ EXTRACT_TABLES = (
     "fct_source_freshness",
 )
 EXTRACT_SCHEMA = "Extract"
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 
 class ExportError(RuntimeError):
@@ -195,8 +195,16 @@ def _fingerprint(warehouse, table: str) -> dict:  # noqa: ANN001 - a DuckDB conn
         "where table_schema = 'main' and table_name = ? order by ordinal_position",
         [table],
     ).fetchall()
+    # Measures are hashed at single precision: a mart rebuilt from the same rows
+    # can differ in the last bits of a double (parallel sums add in another
+    # order), and that is no change a reader of the extract could see.
+    values = ", ".join(
+        f'cast("{name}" as float)' if kind in ("DOUBLE", "FLOAT") else f'"{name}"'
+        for name, kind in columns
+    )
     rows, digest = warehouse.execute(
-        f"select count(*), coalesce(sum(cast(hash(t) as hugeint)), 0) from main.{table} as t"
+        f"select count(*), coalesce(sum(cast(hash({values}) as hugeint)), 0) "
+        f"from main.{table}"
     ).fetchone()
     return {
         "columns": [[name, _hyper_type(kind)] for name, kind in columns],
