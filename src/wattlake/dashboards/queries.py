@@ -492,7 +492,9 @@ class Marts:
                 movers["energy_kwh_previous_period"] > 0
             )
         )
-        movers["group"] = movers[keys].astype(str).agg(" / ".join, axis=1)
+        movers["group"] = (
+            movers[keys].astype(str).agg(" / ".join, axis=1) if len(movers) else ""
+        )
         order = movers["change_kwh"].abs().sort_values(ascending=False).index
         return movers.loc[order].head(limit).reset_index(drop=True)
 

@@ -202,3 +202,109 @@ def test_sources_name_what_is_missing(tmp_path: Path) -> None:
         source_for("athena", tmp_path, environ={})
     with pytest.raises(DashboardError, match="WATTLAKE_REDSHIFT_HOST"):
         source_for("redshift", tmp_path, environ={})
+
+
+def test_athena_source_waits_pages_and_types_the_result(monkeypatch) -> None:
+    from botocore.stub import Stubber
+
+    from wattlake.dashboards.queries import AthenaSource
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "offline")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "offline")
+    source = AthenaSource(
+        "wattlake", "wg", "s3://results/", "eu-west-1", poll_seconds=0
+    )
+    columns = [
+        {"Name": "area_id", "Type": "varchar"},
+        {"Name": "reading_date_local", "Type": "date"},
+        {"Name": "energy_kwh", "Type": "double"},
+        {"Name": "site_count", "Type": "integer"},
+    ]
+
+    def row(*values):  # noqa: ANN002, ANN202
+        return {"Data": [{"VarCharValue": v} if v is not None else {} for v in values]}
+
+    query = {"QueryExecutionId": "q1"}
+    with Stubber(source._client) as stub:
+        stub.add_response(
+            "start_query_execution",
+            query,
+            {
+                "QueryString": "select 1",
+                "QueryExecutionContext": {"Database": "wattlake"},
+                "WorkGroup": "wg",
+                "ResultConfiguration": {"OutputLocation": "s3://results/"},
+            },
+        )
+        for state in ("RUNNING", "SUCCEEDED"):
+            stub.add_response(
+                "get_query_execution",
+                {"QueryExecution": {"Status": {"State": state}}},
+                query,
+            )
+        stub.add_response(
+            "get_query_results",
+            {
+                "ResultSet": {
+                    "ResultSetMetadata": {"ColumnInfo": columns},
+                    "Rows": [
+                        row(
+                            "area_id", "reading_date_local", "energy_kwh", "site_count"
+                        ),
+                        row("north", "2025-03-01", "12.5", "3"),
+                    ],
+                },
+                "NextToken": "page-2",
+            },
+            query,
+        )
+        stub.add_response(
+            "get_query_results",
+            {
+                "ResultSet": {
+                    "ResultSetMetadata": {"ColumnInfo": columns},
+                    "Rows": [row("south", "2025-03-02", None, "4")],
+                }
+            },
+            {**query, "NextToken": "page-2"},
+        )
+        frame = source.query("select 1")
+    assert frame["area_id"].tolist() == ["north", "south"]
+    assert frame["reading_date_local"].tolist() == [date(2025, 3, 1), date(2025, 3, 2)]
+    assert frame["energy_kwh"].iloc[0] == 12.5 and pd.isna(frame["energy_kwh"].iloc[1])
+    assert frame["site_count"].tolist() == [3, 4]
+
+
+def test_athena_source_names_a_failed_query(monkeypatch) -> None:
+    from botocore.stub import Stubber
+
+    from wattlake.dashboards.queries import AthenaSource
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "offline")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "offline")
+    source = AthenaSource(
+        "wattlake", "wg", "s3://results/", "eu-west-1", poll_seconds=0
+    )
+    with Stubber(source._client) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q9"})
+        stub.add_response(
+            "get_query_execution",
+            {
+                "QueryExecution": {
+                    "Status": {
+                        "State": "FAILED",
+                        "StateChangeReason": "TABLE_NOT_FOUND: fct_anomalies",
+                    }
+                }
+            },
+        )
+        with pytest.raises(DashboardError, match="q9 FAILED: TABLE_NOT_FOUND"):
+            source.query("select * from fct_anomalies")
+
+
+def test_a_selection_with_nothing_to_show_gives_empty_answers(warehouse: Path) -> None:
+    only_east = Filters(DAYS[0], DAYS[-1], areas=("east",))
+    public = marts(warehouse, public=True)
+    assert public.top_movers(only_east).empty
+    assert public.city_daily(only_east).empty
+    assert public.area_intensity(only_east).empty
