@@ -20,12 +20,12 @@ BRANCHES := full incremental
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: install run test test-python lint compile clean help bench infra deploy
+.PHONY: install run test test-python lint compile clean help bench browser infra deploy
 
 help:
 	@echo "make run    install into .venv and run the whole pipeline at demo scale"
 	@echo "make test   install into .venv and run every test (pytest, dbt, sqlfluff, compiles)"
-	@echo "make bench  landing throughput per format (SCALE=city: also land and transform a city year; ARGS=...)"
+	@echo "make bench  landing throughput per format (SCALE=city: also land and transform a city year, time the dashboard's pages; ARGS=...)"
 	@echo "make infra  cfn-lint and checkov on infra/ (offline)"
 	@echo "make deploy package and deploy the AWS stack (ARGS='--region eu-west-1 ...'; README: AWS)"
 	@echo "make lint | compile | clean"
@@ -48,7 +48,17 @@ run: install
 test: install test-python lint compile infra
 	@echo "==> all checks passed"
 
-test-python: install
+# The dashboard test drives headless Chromium: Debian's package (Playwright's own
+# browser download is not used). Installed here when missing and apt-get can.
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -n "$${WATTLAKE_CHROMIUM:-}" || { \
+		echo "==> installing chromium for the dashboard test (apt-get)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "cannot install chromium: install it, or set WATTLAKE_CHROMIUM to a Chromium binary" >&2; exit 1; }; }
+
+test-python: install browser
 	@echo "==> pytest (unit, Spark, S3 on a local moto server, the pipeline end to end)"
 	$(BIN)/pytest
 

@@ -21,6 +21,7 @@ many items it did.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import io
 import json
@@ -80,6 +81,7 @@ class Options:
     meters: int
     workers: int
     seed: int = 42
+    warehouse: Path | None = None  # an existing city warehouse (read-only)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class Result:
     peak_rss_bytes: int
     baseline_seconds: list[float] = field(default_factory=list)
     baseline_items: int = 0
+    note: str = ""  # what a case reports besides its rate
 
     @property
     def rate(self) -> float:
@@ -705,6 +708,186 @@ def duckdb_features(workdir: Path, options: Options) -> Trial:
     return _CoreFeaturesInDuckdb(*_city_clean(workdir, options))
 
 
+# ------------------------------------------------------------------ dashboard
+DASHBOARD_PAGES = {
+    "city": "City",
+    "patterns": "Patterns",
+    "sites": "Sites",
+    "anomalies": "Anomalies and alerts",
+    "quality": "Data quality",
+}
+PAGE_DONE = """title => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const heading = document.querySelector('[data-testid="stMain"] h1');
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+    return app && app.dataset.testScriptState === 'notRunning'
+        && heading && heading.textContent.includes(title)
+        && charts.every(chart => chart.querySelector('svg.marks'));
+}"""
+
+
+class _DashboardPages:
+    """Every dashboard page in headless Chromium, on a city warehouse.
+
+    A user opens the dashboard once, then moves between pages with its links.
+    Prepared by serving the dashboard, opening it and visiting every page once
+    (first visits fill the caches; their times are reported, not the target).
+    Each run visits every page again with the same filters (the target: under
+    2 s once a page has been seen), then opens the dashboard with filters not
+    seen before (one area, two weeks ending another day) and visits every page
+    with them. A visit is timed from the click on the page's link until the
+    page's script has finished and every chart is drawn. The run's time is the
+    slowest page seen again; the note lists every page.
+    """
+
+    def __init__(self, warehouse: Path, project_dir: Path) -> None:
+        import socket
+        import subprocess
+
+        from wattlake.dashboards import dashboard_command
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.warehouse = warehouse
+        env = {
+            **os.environ,
+            "WATTLAKE_PROJECT_DIR": str(project_dir),
+            "WATTLAKE_TARGET": "local",
+            "WATTLAKE_WAREHOUSE": str(warehouse),
+        }
+        self.server = subprocess.Popen(
+            dashboard_command(port),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.runs = 0
+        self.note = ""
+        self._wait_for_server()
+        from playwright.sync_api import sync_playwright
+
+        chromium = os.environ.get("WATTLAKE_CHROMIUM") or shutil.which("chromium")
+        if chromium is None:
+            self.close()
+            raise RuntimeError("the dashboard case needs chromium (make browser)")
+        self.playwright = sync_playwright().start()
+        self.browser = self.playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        self.page = self.browser.new_page(viewport={"width": 1400, "height": 1100})
+        self.opened = self._open("")
+        self.first = self._visit_all()
+
+    def _wait_for_server(self, seconds: float = 120) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise RuntimeError(
+                    f"the dashboard exited with {self.server.returncode}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("the dashboard did not start")
+
+    def _open(self, query: str) -> float:
+        """Open the dashboard (City) at an address; seconds until it is drawn."""
+        started = time.perf_counter()
+        self.page.goto(f"{self.url}/{query}")
+        self.page.wait_for_function(PAGE_DONE, arg="City", timeout=300_000)
+        return time.perf_counter() - started
+
+    def _visit(self, key: str) -> float:
+        title = DASHBOARD_PAGES[key]
+        started = time.perf_counter()
+        link = self.page.locator('[data-testid="stPageLink-NavLink"]', has_text=title)
+        link.first.click()
+        self.page.wait_for_function(PAGE_DONE, arg=title, timeout=300_000)
+        seconds = time.perf_counter() - started
+        errors = self.page.locator(
+            '[data-testid="stException"], [data-testid="stAlertContentError"]'
+        )
+        if errors.count():
+            log.warning("bench: %s shows an error: %s", key, errors.first.inner_text())
+        return seconds
+
+    def _visit_all(self) -> dict[str, float]:
+        # City last: its link from City itself would not rerun the page
+        order = [*list(DASHBOARD_PAGES)[1:], "city"]
+        return {key: self._visit(key) for key in order}
+
+    def reset(self) -> None:
+        """Nothing to reset: the caches are what the case measures."""
+
+    def run(self) -> int:
+        """Visit every page again, then with new filters; time the slowest."""
+        import duckdb
+
+        self.runs += 1
+        again = self._visit_all()
+        with duckdb.connect(str(self.warehouse), read_only=True) as connection:
+            areas = [
+                row[0]
+                for row in connection.execute(
+                    "select area_id from main.dim_areas order by area_id"
+                ).fetchall()
+            ]
+            last = connection.execute(
+                "select max(reading_date_local) from main.fct_area_daily_usage"
+            ).fetchone()[0]
+        end = last - timedelta(days=7 * self.runs)
+        opened = self._open(
+            f"?start={end - timedelta(days=13)}&end={end}"
+            f"&area={areas[self.runs % len(areas)]}"
+        )
+        fresh = self._visit_all()
+        slowest = max(again, key=again.get)
+        self.last_seconds = again[slowest]
+        self.note = (
+            f"slowest page once seen: {slowest} {again[slowest]:.2f} s (target < 2 s); "
+            f"opening the dashboard {self.opened:.2f} s (new filters {opened:.2f} s); "
+            "per page first visit / again / new filters: "
+            + ", ".join(
+                f"{key} {self.first[key]:.2f} / {again[key]:.2f} / {fresh[key]:.2f} s"
+                for key in DASHBOARD_PAGES
+            )
+        )
+        log.info("bench: dashboard: %s", self.note)
+        return len(DASHBOARD_PAGES)
+
+    def close(self) -> None:
+        """Stop the browser and the server."""
+        import signal
+
+        for closing in (
+            lambda: self.browser.close(),
+            lambda: self.playwright.stop(),
+        ):
+            with contextlib.suppress(Exception):  # what may not have started
+                closing()
+        with contextlib.suppress(ProcessLookupError, OSError):
+            os.killpg(self.server.pid, signal.SIGTERM)
+            self.server.wait(timeout=15)
+
+
+def dashboard_pages(workdir: Path, options: Options) -> Trial:
+    """Every dashboard page on the city warehouse (--warehouse, or the one built here)."""
+    if options.warehouse is not None:
+        warehouse = options.warehouse
+    else:
+        warehouse = _built_city(workdir, options).warehouse
+    from wattlake.config import find_project_dir
+
+    return _DashboardPages(warehouse, find_project_dir())
+
+
 CITY_CASES = [
     Case("land city year", "readings", city_landing, long=True),
     Case("transform city year", "readings", city_transform, long=True),
@@ -724,6 +907,7 @@ CITY_CASES = [
         baseline=duckdb_features,
         long=True,
     ),
+    Case("dashboard pages", "pages", dashboard_pages),
 ]
 
 
@@ -796,8 +980,12 @@ def measure(case: Case, options: Options, workdir: Path) -> Result:
     runs = options.long_runs if case.long else options.runs
     log.info("bench: preparing %s", case.name)
     trial = case.prepare(case_folder(workdir, case), options)
-    with _PeakMemory() as memory:
-        timed = list(_timed(trial, runs))
+    try:
+        with _PeakMemory() as memory:
+            timed = list(_timed(trial, runs))
+    finally:
+        if hasattr(trial, "close"):
+            trial.close()
     baseline: list[tuple[float, int]] = []
     if case.baseline is not None:
         shutil.rmtree(case_folder(workdir, case), ignore_errors=True)
@@ -811,6 +999,7 @@ def measure(case: Case, options: Options, workdir: Path) -> Result:
         peak_rss_bytes=memory.peak,
         baseline_seconds=[seconds for seconds, _ in baseline],
         baseline_items=baseline[0][1] if baseline else 0,
+        note=getattr(trial, "note", ""),
     )
 
 
@@ -836,6 +1025,7 @@ def report(results: list[Result], options: Options) -> str:
             f"{runs:28} {result.peak_rss_bytes / 2**30:>7.2f}GB {base:>14} "
             f"{base_rate:>10} {ratio:>6}"
         )
+    lines += [f"{result.case.name}: {result.note}" for result in results if result.note]
     lines += [
         "",
         f"items: {results[0].case.unit if results else 'readings'} per run; "
@@ -845,6 +1035,8 @@ def report(results: list[Result], options: Options) -> str:
 
 
 def _millions(rate: float) -> str:
+    if rate < 10_000:  # pages, not readings
+        return f"{rate:.2f}"
     return f"{rate / 1e6:.2f} M"
 
 
@@ -903,6 +1095,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep inputs here (the city deliveries are reused); default: a temporary folder",
     )
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="the dashboard case: an existing city warehouse, opened read-only "
+        "(default: the one the city cases build)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
@@ -914,6 +1113,7 @@ def main(argv: list[str] | None = None) -> int:
         deliveries=args.deliveries,
         meters=args.meters,
         workers=args.workers or land_workers(),
+        warehouse=args.warehouse,
     )
     cases = CASES + (CITY_CASES if args.scale == "city" else [])
     if args.case:

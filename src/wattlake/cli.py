@@ -190,12 +190,27 @@ def stage_evaluate(settings: Settings, skip_without_truth: bool = False) -> Stag
 
 
 def stage_export(settings: Settings) -> StageResult:
-    """Tableau Hyper extract of the marts."""
-    from wattlake.export.tableau import export_hyper
+    """Tableau: the marts' Hyper extract, the packaged workbook, live data sources."""
+    from wattlake.export.tableau import export_hyper, tableau_dir
+    from wattlake.export.workbook import export_workbook
 
-    report = export_hyper(settings)
-    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
-    return StageResult("export", f"{rows} rows -> {report.path}", report.seconds)
+    started = time.perf_counter()
+    extract = export_hyper(settings)
+    workbook = export_workbook(settings, extract.columns, extract.path, extract.changed)
+    rows = sum(extract.rows.values())
+    if extract.rewrite_reason:
+        refresh = f"all rewritten: {extract.rewrite_reason}"
+    else:
+        refresh = f"{len(extract.replaced)} changed and replaced" + (
+            f": {', '.join(extract.replaced)}" if extract.replaced else ""
+        )
+    return StageResult(
+        "export",
+        f"{len(extract.rows)} marts, {rows:,} rows ({refresh}) -> {extract.path}; "
+        f"workbook -> {workbook.workbook}; live Athena/Redshift data sources -> "
+        f"{tableau_dir(settings)}/{{athena,redshift}}/*.tds",
+        time.perf_counter() - started,
+    )
 
 
 def stage_docs(settings: Settings) -> StageResult:
@@ -413,13 +428,28 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="precision, recall and F1 of fct_anomalies against the simulator's truth",
     )
-    commands.add_parser("export", help="Tableau .hyper extract of the marts")
+    commands.add_parser(
+        "export",
+        help="Tableau: .hyper extract of the marts, packaged .twbx workbook, live .tds sources",
+    )
     docs = commands.add_parser("docs", help="generate the dbt docs site")
     docs.add_argument(
         "--serve", action="store_true", help="serve the site after generating it"
     )
     docs.add_argument(
         "--port", type=int, default=8080, help="port for --serve (default 8080)"
+    )
+    dashboard = commands.add_parser(
+        "dashboard", help="serve the web dashboard on the marts (Streamlit)"
+    )
+    dashboard.add_argument(
+        "--public",
+        action="store_true",
+        help="public view: areas and site types only, groups under 5 homes suppressed",
+    )
+    dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     commands.add_parser(
         "run",
@@ -512,6 +542,10 @@ def main(argv: list[str] | None = None) -> int:
             results = run_all(settings)
             _final_summary(settings, results, time.perf_counter() - started)
             return 0 if all(result.ok for result in results) else 1
+        if args.command == "dashboard":
+            from wattlake.dashboards import serve
+
+            return serve(settings, args.port, args.host, args.public)
         result = _single(args, settings)
         _report(result)
         if args.command == "docs" and args.serve:
@@ -622,7 +656,13 @@ def _final_summary(
             " simulator's truth: wattlake evaluate)"
         )
         lines.append(
-            f"  tableau:    {settings.build_dir / 'tableau' / 'wattlake.hyper'}"
+            f"  tableau:    {settings.build_dir / 'tableau' / 'wattlake.twbx'} (workbook;"
+            f" extract {settings.build_dir / 'tableau' / 'wattlake.hyper'},"
+            f" live sources {settings.build_dir / 'tableau'}/{{athena,redshift}}/)"
+        )
+        lines.append(
+            "  dashboard:  wattlake dashboard  (then open http://127.0.0.1:8501/;"
+            " --public for the public view)"
         )
     else:
         lines.append(f"  marts:      dbt target {settings.target}")

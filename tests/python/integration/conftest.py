@@ -20,3 +20,14 @@ def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for stage in ("simulate", "land", "transform"):
         run_cli([stage], tmp)
     return tmp
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
+    """`wattlake run` on the fixture scale through the real CLI, once per session.
+
+    Returns the folder (lake, warehouse, build with the Tableau files) and the
+    completed process. Shared by the pipeline, Tableau and dashboard tests.
+    """
+    tmp = tmp_path_factory.mktemp("pipeline")
+    return tmp, run_cli(["run"], tmp)
