@@ -167,6 +167,11 @@ def page(browser):
     context.close()
 
 
+def page_url(server: str, path: str) -> str:
+    """A page's address: the default page (City) lives at the root, the others at /<key>."""
+    return f"{server}/" if path == "city" else f"{server}/{path}"
+
+
 def open_page(page, url: str, charts: int) -> None:  # noqa: ANN001 - a Playwright page
     """Open a dashboard page and wait until its script ran and its charts drew."""
     page.goto(url)
@@ -186,6 +191,8 @@ def assert_no_error(page) -> None:  # noqa: ANN001
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert "Traceback" not in text
+    # Streamlit's dialog for an address no page has
+    assert page.get_by_text("Page not found").count() == 0
 
 
 def svg_texts(page, role: str) -> list[str]:  # noqa: ANN001
@@ -201,7 +208,7 @@ def chart_titles(page) -> list[str]:  # noqa: ANN001
 
 @pytest.mark.parametrize("path", list(FULL_PAGES))
 def test_every_page_shows_its_charts_and_no_error(servers, page, path: str) -> None:
-    open_page(page, f"{servers['full']}/{path}", len(FULL_PAGES[path]))
+    open_page(page, page_url(servers["full"], path), len(FULL_PAGES[path]))
     titles = chart_titles(page)
     assert sorted(titles) == sorted(FULL_PAGES[path])
     # each chart has a caption saying how to read it; its axes carry units
@@ -235,7 +242,7 @@ def test_filters_live_in_the_url_and_follow_the_page_links(servers, page) -> Non
 def test_the_public_view_never_shows_a_site_and_suppresses_small_groups(
     servers, page, path: str
 ) -> None:
-    open_page(page, f"{servers['public']}/{path}", len(PUBLIC_PAGES[path]))
+    open_page(page, page_url(servers["public"], path), len(PUBLIC_PAGES[path]))
     assert sorted(chart_titles(page)) == sorted(PUBLIC_PAGES[path])
     main = page.locator('[data-testid="stMain"]').inner_text()
     body = page.locator("body").inner_text()
