@@ -255,15 +255,16 @@ def stage_watch(
 def refresh_dag(settings: Settings, run: RefreshRun) -> None:
     """The local DAG of one refresh run, as the AWS state machine runs it.
 
-    dbt lake_clean, the Spark features for the new readings' dates, dbt marts
+    dbt lake_clean, the Spark features for the new readings' dates and a day on
+    each side (`RefreshRun.feature_span`), dbt marts
     (with their tests), and the export; a failed stage stops the run.
     """
-    dates = run.dates()
+    span = run.feature_span()
     stages: list[Callable[[], StageResult]] = [
         partial(stage_transform, settings, "lake_clean"),
     ]
-    if dates:
-        stages.append(partial(stage_features, settings, dates[0], dates[-1]))
+    if span:
+        stages.append(partial(stage_features, settings, *span))
     stages.append(partial(stage_transform, settings, "marts"))
     if settings.target == "local":
         stages.append(partial(stage_export, settings))

@@ -247,13 +247,20 @@ class RefreshRun:
         fields["batch_ids"] = tuple(fields["batch_ids"])
         return cls(**fields)
 
-    def dates(self) -> list[date]:
-        """Every UTC reading date from first to last (none without readings)."""
+    def feature_span(self) -> tuple[date, date] | None:
+        """The UTC dates the Spark features are recomputed for (None without readings).
+
+        The new readings' dates and one day on each side: a site's local day
+        straddles two UTC dates, and its daily features ride on the hourly rows
+        of both, so a late reading near midnight changes the features of the
+        UTC date beside its own.
+        """
         if not self.first_date or not self.last_date:
-            return []
-        first = date.fromisoformat(self.first_date)
-        last = date.fromisoformat(self.last_date)
-        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+            return None
+        return (
+            date.fromisoformat(self.first_date) - timedelta(days=1),
+            date.fromisoformat(self.last_date) + timedelta(days=1),
+        )
 
 
 class Runner(Protocol):

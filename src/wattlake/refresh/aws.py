@@ -60,14 +60,18 @@ class StepFunctionsRunner:
         return self._client
 
     def execution_input(self, run: RefreshRun) -> dict:
-        """What the state machine receives: the run, its dates and the lake."""
+        """What the state machine receives: the run, its lake and Spark dates.
+
+        The dates are those the Spark step recomputes (`RefreshRun.feature_span`).
+        """
+        span = run.feature_span()
         return {
             "run_id": run.run_id,
             "lake": self.lake.root,
             "batch_ids": list(run.batch_ids),
-            "has_dates": bool(run.first_date),
-            "start_date": run.first_date or "",
-            "end_date": run.last_date or "",
+            "has_dates": span is not None,
+            "start_date": span[0].isoformat() if span else "",
+            "end_date": span[1].isoformat() if span else "",
         }
 
     def start(self, run: RefreshRun) -> str:

@@ -88,9 +88,11 @@ def test_the_dropped_batch_is_landed_and_refreshed(watched: dict) -> None:
     assert "refresh: starting" in watched["first"]
     for stage in ("transform [lake_clean]", "features", "transform [marts]", "export"):
         assert f"{stage}:" in watched["first"], stage
-    # the features were computed for the new readings' date only
+    # the features were computed for the new readings' date and a day each side
     curated = watched["tmp"] / "lake" / "curated" / "anomaly_features"
-    assert [p.name for p in curated.iterdir()] == ["reading_date=2025-03-29"]
+    assert sorted(p.name for p in curated.iterdir()) == [
+        f"reading_date=2025-03-{day}" for day in (28, 29, 30)
+    ]
 
 
 def test_exactly_the_affected_day_changes_in_the_daily_mart(watched: dict) -> None:

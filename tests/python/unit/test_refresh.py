@@ -300,8 +300,9 @@ def test_lambda_lands_debounces_quarantines_and_starts_one_execution(
         "lake": f"s3://{s3_bucket}/lake",
         "batch_ids": ["b1", "b2"],
         "has_dates": True,
-        "start_date": "2025-03-28",
-        "end_date": "2025-03-29",
+        # the readings' dates and a day on each side (local days straddle them)
+        "start_date": "2025-03-27",
+        "end_date": "2025-03-30",
     }
 
     # while it runs: a new batch waits, a bad one is quarantined and alerted
@@ -370,9 +371,9 @@ def test_a_cloud_run_waits_for_the_run_in_progress_then_follows_its_own(
     sent = json.loads(
         sfn.describe_execution(executionArn=outcome["execution"])["input"]
     )
-    # nothing pending any more: the whole landed span
+    # nothing pending any more: the whole landed span, a day on each side
     assert (sent["batch_ids"], sent["start_date"], sent["end_date"]) == (
         [],
-        "2025-03-28",
-        "2025-03-28",
+        "2025-03-27",
+        "2025-03-29",
     )
