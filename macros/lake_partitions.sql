@@ -1,9 +1,9 @@
 {#- lake_partitions (DuckDB): a model stored once, as Hive-style Parquet in the
     lake, and read in the warehouse through a view over those files.
 
-    Used for the clean readings (incremental_in_lake() in incremental_by.sql),
-    and without `partition_by` for the small tables the Spark job reads beside
-    them (table_in_lake(): rewritten whole on every run):
+    Used for the validated and clean readings (incremental_in_lake() in
+    incremental_by.sql), and without `partition_by` for the small tables the
+    Spark job reads beside them (table_in_lake(): rewritten whole on every run):
     a city year is 350 million rows, and writing them into a DuckDB table and
     then again to the lake's Parquet (the contract the Spark job reads) costs
     twice what writing the Parquet alone does. The model keeps the incremental

@@ -5,8 +5,9 @@
     Stored once, in the lake at clean/validated_readings/ by ingest date (the
     raw partition), as typed Parquet on DuckDB: validating a reading (parsing
     its text, the registry join, the checks) is the costly part of a city
-    year, and its three readers (the clean readings, the quarantine, the
-    row accounting test) then scan typed columns instead of validating again.
+    year, and its readers (the clean readings, the quarantine, source
+    freshness, clock skews, the row accounting test) then scan typed columns
+    instead of validating again.
 
     Incremental by ingest date: a run validates the ingest dates that hold a
     batch it has not seen, and those holding readings quarantined for what the
