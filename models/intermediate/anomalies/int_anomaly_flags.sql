@@ -8,13 +8,22 @@
                   interval (not on homes: kettles and car chargers do that);
       dip         the hour is at or below a small share of its expected kWh
                   (not on homes, whose hourly use swings that much);
-      night_load  the night (00:00-06:00 local) is far above its expected kWh;
+      night_load  the night (00:00-06:00 local) is far above its expected kWh,
+                  and most of the day's excess is at night;
       level_change
-                  the day is far above or below its expected kWh; the event
-                  model tells a drift (a gradual rise) from a level shift.
-    Usage rules (spike, dip, night_load, level_change) skip homes, whose use
-    swings that much from hour to hour and day to day, and public holidays: a
-    closed office is not an anomaly.
+                  the day is far above or below its expected kWh (the same
+                  weekday's median); the event model tells a drift (a rise
+                  across the run) from a level shift;
+      home_level_change
+                  homes only: the mean of the last 14 whole days is far
+                  from the mean of the 28 before them, measured in the
+                  home's own day-to-day spread (a z-score). A home's single
+                  days swing too much to judge alone; a lasting change
+                  shows in the fortnight.
+    The day rules skip a day a meter fault explains (zeros, a repeated
+    value). level_change and night_load skip homes and public holidays (a
+    closed office is not an anomaly), and level_change skips days its peers
+    moved far together (a school term starting: the calendar, not the meter).
     Periods are indexed (hours or days since 2000-01-01) for the islands of
     fct_anomalies. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
@@ -22,6 +31,16 @@
 {%- set peers_shifted -%}
     (features.peer_site_count >= {{ rules['peer_min_sites'] }}
     and abs(features.peer_day_ratio - 1) >= {{ rules['peer_shift'] }})
+{%- endset %}
+{#- most of the day's excess is at night: the night rule, not a change of the day -#}
+{%- set night_explains -%}
+    (days.night_ratio >= {{ rules['night_ratio'] }}
+    and (
+        days.observed_day_kwh <= days.expected_day_kwh
+        or days.night_kwh - days.expected_night_kwh
+        >= {{ rules['night_share'] }}
+        * (days.observed_day_kwh - days.expected_day_kwh)
+    ))
 {%- endset %}
 
 with
@@ -70,8 +89,7 @@ negative_flags as (
         {{ dbt.dateadd('hour', 1, 'negative_hours.hour_start_utc') }} as period_end_utc,
         cast(null as {{ wattlake.type_double() }}) as observed_kwh,
         cast(null as {{ wattlake.type_double() }}) as expected_kwh,
-        cast(negative_hours.reading_count as {{ wattlake.type_double() }}) as score,
-        cast(null as {{ wattlake.type_double() }}) as drift_slope_per_day
+        cast(negative_hours.reading_count as {{ wattlake.type_double() }}) as score
     from negative_hours
     -- the meter's current version names its site (a negative meter is rare)
     inner join meter_sites
@@ -163,7 +181,15 @@ days as (
         ) as day_ratio,
         max(features.day_ratio * features.expected_day_kwh) as observed_day_kwh,
         max(features.night_ratio) as night_ratio,
-        max(features.drift_slope_per_day) as drift_slope_per_day,
+        max(features.peer_day_ratio) as peer_day_ratio,
+        max(features.peer_site_count) as peer_site_count,
+        min(features.min_interval_kwh) as min_interval_kwh,
+        -- the day's kWh when it is a whole day (readings cover enough of it)
+        case
+            when
+                sum(features.minutes_reported) >= 60 * {{ rules['whole_day_hours'] }}
+                then max(features.day_kwh)
+        end as whole_day_kwh,
         -- hours a meter fault explains (zeros, a repeated value)
         sum(
             case
@@ -196,23 +222,16 @@ day_flags as (
         days.site_type,
         days.area_id,
         case
-            -- most of the day's excess is at night
+            when days.meter_fault_hours > 0 then null
+            when {{ night_explains }} then 'night_load'
+            -- the peers moved far together: the calendar, not the meter
             when
-                days.night_ratio >= {{ rules['night_ratio'] }}
-                and (
-                    days.observed_day_kwh <= days.expected_day_kwh
-                    or days.night_kwh - days.expected_night_kwh
-                    >= {{ rules['night_share'] }}
-                    * (days.observed_day_kwh - days.expected_day_kwh)
-                )
-                then 'night_load'
-            -- a day a meter fault explains is not a change of use
+                days.peer_site_count >= {{ rules['peer_min_sites'] }}
+                and abs(days.peer_day_ratio - 1) >= {{ rules['peer_calendar_shift'] }}
+                then null
             when
-                days.meter_fault_hours = 0
-                and (
-                    days.day_ratio >= {{ rules['drift_min_ratio'] }}
-                    or days.day_ratio <= {{ rules['level_shift_low'] }}
-                )
+                days.day_ratio >= {{ rules['drift_min_ratio'] }}
+                or days.day_ratio <= {{ rules['level_shift_low'] }}
                 then 'level_change'
         end as anomaly_type,
         'day' as period_grain,
@@ -225,12 +244,95 @@ day_flags as (
         days.night_kwh,
         days.expected_night_kwh,
         days.day_ratio,
-        days.night_ratio,
-        days.drift_slope_per_day
+        days.night_ratio
     from days
     inner join calendar
         on days.local_date = calendar.date_day
     where days.site_type <> 'home' and not calendar.is_public_holiday
+),
+
+-- homes: the last 14 whole days against the 28 before them
+home_windows as (
+    select
+        days.*,
+        avg(days.whole_day_kwh) over (
+            partition by days.meter_id order by days.local_date
+            rows between 13 preceding and current row
+        ) as recent_day_kwh,
+        count(days.whole_day_kwh) over (
+            partition by days.meter_id order by days.local_date
+            rows between 13 preceding and current row
+        ) as recent_days,
+        avg(days.whole_day_kwh) over (
+            partition by days.meter_id order by days.local_date
+            rows between 41 preceding and 14 preceding
+        ) as usual_day_kwh,
+        stddev_samp(days.whole_day_kwh) over (
+            partition by days.meter_id order by days.local_date
+            rows between 41 preceding and 14 preceding
+        ) as usual_day_spread_kwh,
+        count(days.whole_day_kwh) over (
+            partition by days.meter_id order by days.local_date
+            rows between 41 preceding and 14 preceding
+        ) as usual_days,
+        -- a meter that exports (a net meter with solar) at any time
+        min(days.min_interval_kwh) over (
+            partition by days.meter_id
+        ) as lowest_interval_kwh
+    from days
+    where days.site_type = 'home'
+),
+
+home_scores as (
+    select
+        home_windows.*,
+        home_windows.recent_day_kwh
+        / nullif(home_windows.usual_day_kwh, 0) as home_ratio,
+        (home_windows.recent_day_kwh - home_windows.usual_day_kwh)
+        / nullif(
+            home_windows.usual_day_spread_kwh
+            / sqrt(cast(home_windows.recent_days as {{ wattlake.type_double() }})),
+            0
+        ) as home_zscore
+    from home_windows
+    -- enough days on both sides, and a home that never exports: a net
+    -- meter's day is use minus the sun's yield, no measure of its use
+    where
+        home_windows.recent_days >= {{ rules['home_recent_min_days'] }}
+        and home_windows.usual_days >= {{ rules['home_usual_min_days'] }}
+        and home_windows.lowest_interval_kwh >= 0
+        and home_windows.usual_day_kwh > 0
+),
+
+home_flags as (
+    select
+        home_scores.meter_id,
+        home_scores.site_id,
+        home_scores.site_type,
+        home_scores.area_id,
+        'home_level_change' as anomaly_type,
+        'day' as period_grain,
+        {{ wattlake.periods_since_2000('home_scores.local_date', 'day') }}
+            as period_index,
+        home_scores.first_hour_utc as period_start_utc,
+        {{ dbt.dateadd('hour', 1, 'home_scores.last_hour_utc') }} as period_end_utc,
+        home_scores.day_kwh as observed_kwh,
+        home_scores.usual_day_kwh as expected_kwh,
+        home_scores.home_ratio as score
+    from home_scores
+    where
+        home_scores.meter_fault_hours = 0
+        and not coalesce({{ night_explains | replace('days.', 'home_scores.') }}, false)
+        and (
+            (
+                home_scores.home_ratio >= {{ rules['home_shift_high'] }}
+                and home_scores.home_zscore >= {{ rules['home_shift_zscore'] }}
+            )
+            or (
+                home_scores.home_ratio <= {{ rules['home_shift_low'] }}
+                and home_scores.home_zscore <= -{{ rules['home_shift_zscore'] }}
+            )
+        )
 ),
 
 final as (
@@ -246,8 +348,7 @@ final as (
         hour_flags.period_end_utc,
         hour_flags.observed_kwh,
         hour_flags.expected_kwh,
-        hour_flags.score,
-        cast(null as {{ wattlake.type_double() }}) as drift_slope_per_day
+        hour_flags.score
     from hour_flags
     union all
     select
@@ -272,10 +373,11 @@ final as (
         case
             when day_flags.anomaly_type = 'night_load' then day_flags.night_ratio
             else day_flags.day_ratio
-        end as score,
-        day_flags.drift_slope_per_day
+        end as score
     from day_flags
     where day_flags.anomaly_type is not null
+    union all
+    select * from home_flags
     union all
     select * from negative_flags
 )

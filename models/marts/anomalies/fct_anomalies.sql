@@ -3,9 +3,12 @@
     observed, the excess and its cost, a severity and a one-line explanation.
     Runs shorter than the kind's minimum (wattlake_anomaly_rules) are left out;
     a run of days may skip day_gap_days (holidays are not judged).
-    A run of unusual days is a drift when it rises gently (its first day holds
-    less than half of its largest excess, and the daily ratio's slope is
-    positive); otherwise a level shift. -#}
+    A run of unusual days (level_change) is a drift when it is above expected
+    and keeps rising across its days (the least-squares slope of its day
+    ratios is at least drift_slope_per_day) and lasts less than
+    drift_max_days; otherwise a level shift. A home's run (home_level_change)
+    is a level shift when it lasts home_shift_min_days: a shorter one cannot
+    be told from a home's ordinary weeks. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
 
 with
@@ -47,57 +50,64 @@ numbered as (
             partition by sequenced.meter_id, sequenced.anomaly_type
             order by sequenced.period_index
             rows between unbounded preceding and current row
-        ) as event_number
+        ) as event_number,
+        cast(sequenced.period_index as {{ wattlake.type_double() }}) as x
     from sequenced
-),
-
-with_first as (
-    select
-        numbered.*,
-        first_value(numbered.score) over (
-            partition by numbered.meter_id, numbered.anomaly_type, numbered.event_number
-            order by numbered.period_index
-            rows between unbounded preceding and unbounded following
-        ) as first_score
-    from numbered
 ),
 
 runs as (
     select
-        with_first.meter_id,
-        with_first.anomaly_type as flag_type,
-        with_first.event_number,
-        max(with_first.site_id) as site_id,
-        max(with_first.site_type) as site_type,
-        max(with_first.area_id) as area_id,
-        max(with_first.period_grain) as period_grain,
-        min(with_first.period_start_utc) as start_utc,
-        max(with_first.period_end_utc) as end_utc,
+        numbered.meter_id,
+        numbered.anomaly_type as flag_type,
+        numbered.event_number,
+        max(numbered.site_id) as site_id,
+        max(numbered.site_type) as site_type,
+        max(numbered.area_id) as area_id,
+        max(numbered.period_grain) as period_grain,
+        min(numbered.period_start_utc) as start_utc,
+        max(numbered.period_end_utc) as end_utc,
         count(*) as period_count,
-        sum(with_first.observed_kwh) as observed_kwh,
-        sum(with_first.expected_kwh) as expected_kwh,
-        max(with_first.score) as max_score,
-        min(with_first.score) as min_score,
-        max(with_first.first_score) as first_score,
-        avg(with_first.drift_slope_per_day) as drift_slope_per_day
-    from with_first
-    group by with_first.meter_id, with_first.anomaly_type, with_first.event_number
+        sum(numbered.observed_kwh) as observed_kwh,
+        sum(numbered.expected_kwh) as expected_kwh,
+        max(numbered.score) as max_score,
+        min(numbered.score) as min_score,
+        -- sums for the least-squares slope of the score over the periods
+        sum(numbered.x) as sum_x,
+        sum(numbered.score) as sum_y,
+        sum(numbered.x * numbered.x) as sum_xx,
+        sum(numbered.x * numbered.score) as sum_xy
+    from numbered
+    group by numbered.meter_id, numbered.anomaly_type, numbered.event_number
+),
+
+shaped as (
+    select
+        runs.*,
+        (runs.period_count * runs.sum_xy - runs.sum_x * runs.sum_y)
+        / nullif(
+            runs.period_count * runs.sum_xx - runs.sum_x * runs.sum_x, 0
+        ) as score_slope,
+        {{ dbt.datediff(
+            'runs.start_utc', 'runs.end_utc', 'day'
+        ) }} as span_days
+    from runs
 ),
 
 classified as (
     select
-        runs.*,
+        shaped.*,
         case
-            when runs.flag_type <> 'level_change' then runs.flag_type
-            -- a rise whose first day holds less than half of its largest excess
+            when shaped.flag_type = 'home_level_change' then 'level_shift'
+            when shaped.flag_type <> 'level_change' then shaped.flag_type
+            -- above expected and still rising across the run
             when
-                runs.max_score > 1
-                and runs.first_score - 1 < 0.5 * (runs.max_score - 1)
-                and runs.drift_slope_per_day >= {{ rules['drift_slope_per_day'] }}
+                shaped.max_score > 1
+                and shaped.score_slope >= {{ rules['drift_slope_per_day'] }}
+                and shaped.span_days < {{ rules['drift_max_days'] }}
                 then 'drift'
             else 'level_shift'
         end as anomaly_type
-    from runs
+    from shaped
 ),
 
 -- low hours that come back day after day are a schedule (a school
@@ -150,7 +160,12 @@ kept as (
             when 'night_load' then spaced.period_count >= {{ rules['night_min_days'] }}
             when
                 'level_shift'
-                then spaced.period_count >= {{ rules['level_shift_min_days'] }}
+                then
+                    spaced.period_count >= {{ rules['level_shift_min_days'] }}
+                    and (
+                        spaced.flag_type <> 'home_level_change'
+                        or spaced.span_days >= {{ rules['home_shift_min_days'] }}
+                    )
             when 'drift' then spaced.period_count >= {{ rules['drift_min_days'] }}
             else true
         end
