@@ -35,6 +35,7 @@ sequenced as (
                     order by flags.period_index
                 ) <= case
                     when flags.period_grain = 'day' then 1 + {{ rules['day_gap_days'] }}
+                    when flags.anomaly_type = 'dip' then 1 + {{ rules['dip_gap_hours'] }}
                     else 1
                 end
                 then 0
@@ -156,7 +157,11 @@ kept as (
         case spaced.anomaly_type
             when 'zero_run' then spaced.period_count >= {{ rules['zero_min_hours'] }}
             when 'stuck' then spaced.period_count >= {{ rules['stuck_min_hours'] }}
-            when 'dip' then spaced.period_count <= {{ rules['dip_max_hours'] }}
+            when
+                'dip'
+                then
+                    spaced.period_count >= {{ rules['dip_min_hours'] }}
+                    and spaced.period_count <= {{ rules['dip_max_hours'] }}
             when 'night_load' then spaced.period_count >= {{ rules['night_min_days'] }}
             when
                 'level_shift'
