@@ -142,15 +142,6 @@ def _with_median(frame: DataFrame, values: list[Column], name: str) -> DataFrame
     )
 
 
-def _trailing(window: Window, column: str, rows: int, include_current: bool) -> Column:
-    """Sum of `column` (a running sum) over the last `rows` rows, by differencing."""
-    if include_current:
-        return F.col(column) - F.coalesce(F.lag(column, rows).over(window), F.lit(0))
-    return F.coalesce(F.lag(column, 1).over(window), F.lit(0)) - F.coalesce(
-        F.lag(column, rows + 1).over(window), F.lit(0)
-    )
-
-
 def _mean_and_stddev(n: Column, s: Column, q: Column) -> tuple[Column, Column]:
     mean = _ratio(s, n)
     variance = F.greatest(_ratio(q, n) - mean * mean, F.lit(0.0))
@@ -171,24 +162,6 @@ def hourly_energy(readings: DataFrame) -> DataFrame:
         .cast("int")
         .alias("zero_interval_count"),
     )
-
-
-def gap_filled(frame: DataFrame, time_column: str, step: str) -> DataFrame:
-    """One row per meter for every `step` between its first and last row.
-
-    Missing rows get nulls, so a row's position in the meter's ordered series
-    is its time and `lag(k)` is exactly k steps back.
-    """
-    spans = frame.groupBy("meter_id").agg(
-        F.min(time_column).alias("_first"), F.max(time_column).alias("_last")
-    )
-    calendar = spans.select(
-        "meter_id",
-        F.explode(F.sequence("_first", "_last", F.expr(f"interval {step}"))).alias(
-            time_column
-        ),
-    )
-    return calendar.join(frame, ["meter_id", time_column], "left")
 
 
 def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
@@ -219,21 +192,39 @@ def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
     local = F.from_utc_timestamp("hour_start_utc", F.col("time_zone"))
     return (
         hourly.join(sites, in_force, "inner")
-        .drop("_meter_id", "version_number", "valid_from", "valid_to")
+        .drop("_meter_id", "valid_from", "valid_to")
         .withColumn("hour_start_local", local)
         .withColumn("local_date", F.to_date(local))
         .withColumn("local_hour", F.hour(local))
     )
 
 
+HOUR_MICROS = 3_600_000_000
+
+
+def _upto(window: Window, back: int) -> Window:
+    """The frame of every row at least `back` steps before this one (range frame)."""
+    return window.rangeBetween(Window.unboundedPreceding, -back)
+
+
+def _at(window: Window, back: int) -> Window:
+    """The frame of the row exactly `back` steps before this one, if there is one."""
+    return window.rangeBetween(-back, -back)
+
+
 def with_hourly_features(hourly: DataFrame) -> DataFrame:
     """Expected value, residual, robust z-score, rolling statistics, run lengths.
 
-    Needs a gap-filled hourly series (see `gap_filled`) and as few columns as
-    possible: the rows go through two window passes (the second needs lags
-    of the first's running sums), so every column is copied twice.
+    The rows are ordered by an hour index (hours since 1970), and every
+    look-back is a range frame on it, so a missing hour is simply absent: the
+    same hour k weeks ago is the frame [-168 k, -168 k], and a trailing sum is
+    the running sum minus the sum over every hour at least 24 (or 168) hours
+    back. Both kinds of frame are O(n). One window pass computes those and the
+    hour before (for runs); a second, on the same ordering, finds where the
+    current runs started.
     """
-    ordered = Window.partitionBy("meter_id").orderBy("hour_start_utc")
+    hour = F.floor(F.unix_micros("hour_start_utc") / HOUR_MICROS)
+    ordered = Window.partitionBy("meter_id").orderBy("_h")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     value = F.col("energy_kwh")
     weeks = range(PROFILE_WEEKS)
@@ -248,45 +239,49 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
         & (F.col("zero_interval_count") == F.col("interval_count")),
         F.lit(False),
     )
-    # pass 1: same hour in earlier weeks, running sums, position, the hour before
+    terms = {
+        "_n": value.isNotNull().cast("long"),
+        "_s": F.coalesce(value, F.lit(0.0)),
+        "_q": F.coalesce(value * value, F.lit(0.0)),
+        "_c": F.coalesce("interval_count", F.lit(0)).cast("long"),
+    }
+    back = {"_n": (24, 168), "_s": (24, 168), "_q": (24, 168), "_c": (168,)}
+    hourly = hourly.withColumn("_h", hour).withColumn("_flat", flat)
+    # pass 1: same hour in earlier weeks, running and lagged sums, the hour before
+    previous = F.lag("_h", 1).over(ordered)
     first = hourly.select(
         "*",
-        F.array(*[F.lag(value, 168 * (w + 1)).over(ordered) for w in weeks]).alias(
+        F.array(*[F.max(value).over(_at(ordered, 168 * (w + 1))) for w in weeks]).alias(
             "_same_hour"
         ),
-        F.sum(value.isNotNull().cast("long")).over(running).alias("_n"),
-        F.sum(F.coalesce(value, F.lit(0.0))).over(running).alias("_s"),
-        F.sum(F.coalesce(value * value, F.lit(0.0))).over(running).alias("_q"),
-        F.sum(F.coalesce("interval_count", F.lit(0))).over(running).alias("_c"),
-        F.row_number().over(ordered).alias("_position"),
-        flat.alias("_flat"),
+        *[F.sum(term).over(running).alias(name) for name, term in terms.items()],
+        *[
+            F.coalesce(F.sum(terms[name]).over(_upto(ordered, hours)), F.lit(0)).alias(
+                f"{name}_{hours}"
+            )
+            for name, hours_back in back.items()
+            for hours in hours_back
+        ],
         zero.alias("_zero"),
         (
-            flat
-            & F.coalesce(F.lag(flat, 1).over(ordered), F.lit(False))
+            F.col("_flat")
+            & F.coalesce(F.lag("_flat", 1).over(ordered), F.lit(False))
             & (F.col("max_interval_kwh") == F.lag("max_interval_kwh", 1).over(ordered))
+            & (previous == F.col("_h") - 1)
         ).alias("_flat_continues"),
+        # a zero run breaks at a non-zero hour, or at a missing hour before this one
+        F.when(~zero, F.col("_h"))
+        .when(F.coalesce(previous, F.lit(0)) != F.col("_h") - 1, F.col("_h") - 1)
+        .alias("_zero_break_at"),
     )
-    # pass 2: the running sums as they were 24 and 168 hours before; where
-    # the current runs started
-    position = F.col("_position")
-    lagged = [
-        F.coalesce(F.lag(column, hours).over(ordered), F.lit(0)).alias(
-            f"{column}_{hours}"
-        )
-        for column in ("_n", "_s", "_q")
-        for hours in (24, 168)
-    ]
+    # pass 2: where the current runs started
+    hour_index = F.col("_h")
     second = first.select(
         "*",
-        *lagged,
-        F.coalesce(F.lag("_c", 168).over(ordered), F.lit(0)).alias("_c_168"),
-        F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), position))
+        F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), hour_index))
         .over(running)
         .alias("_flat_start"),
-        F.coalesce(
-            F.max(F.when(~F.col("_zero"), position)).over(running), F.lit(0)
-        ).alias("_zero_break"),
+        F.max("_zero_break_at").over(running).alias("_zero_break"),
     )
     frame = _with_median(
         second, [F.col("_same_hour")[w] for w in weeks], "expected_kwh"
@@ -311,13 +306,13 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
         )
         .withColumn(
             "flat_run_hours",
-            F.when(F.col("_flat"), position - F.col("_flat_start") + 1)
+            F.when(F.col("_flat"), hour_index - F.col("_flat_start") + 1)
             .otherwise(0)
             .cast("int"),
         )
         .withColumn(
             "zero_run_hours",
-            F.when(F.col("_zero"), position - F.col("_zero_break"))
+            F.when(F.col("_zero"), hour_index - F.col("_zero_break"))
             .otherwise(0)
             .cast("int"),
         )
@@ -325,45 +320,63 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
     )
 
 
-def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
-    """Day-level features per meter and local date (see the module docstring)."""
+def daily_features(
+    hourly: DataFrame, meter_sites: DataFrame, weather: DataFrame
+) -> DataFrame:
+    """Day-level features per meter and local date (see the module docstring).
+
+    Like the hourly features, the day series is ordered by a day index and
+    every look-back is a range frame on it (a missing day is absent), in two
+    window passes: the same weekday in earlier weeks, then the running sums.
+    """
     night = (F.col("local_hour") >= NIGHT_HOURS[0]) & (
         F.col("local_hour") < NIGHT_HOURS[1]
     )
-    with_weather = hourly.join(
+    with_weather = with_meter_sites(
+        hourly.where(F.col("energy_kwh").isNotNull()), meter_sites
+    ).join(
         F.broadcast(weather.select("area_id", "hour_start_utc", "air_temperature_c")),
         ["area_id", "hour_start_utc"],
         "left",
     )
+    # the site of the meter version in force at the end of the local day
+    # (versions only follow each other), joined after the aggregation: numeric
+    # aggregates only, so the aggregation hashes instead of sorting
+    sites = F.broadcast(
+        meter_sites.select(
+            "meter_id", "version_number", "site_type", "area_id", "floor_area_m2"
+        )
+    )
     days = (
-        with_weather.where(F.col("energy_kwh").isNotNull())
-        .groupBy("meter_id", "local_date")
+        with_weather.groupBy("meter_id", "local_date")
         .agg(
-            F.first("site_type").alias("site_type"),
-            F.first("area_id").alias("area_id"),
-            F.first("floor_area_m2").alias("floor_area_m2"),
+            F.max("version_number").alias("version_number"),
             F.sum("energy_kwh").alias("day_kwh"),
             F.count(F.lit(1)).alias("_hours"),
             F.avg(F.when(night, F.col("energy_kwh"))).alias("night_kwh_per_hour"),
             F.avg("air_temperature_c").alias("air_temperature_c"),
         )
+        .join(sites, ["meter_id", "version_number"])
+        .withColumn("_d", F.datediff("local_date", F.lit("2000-01-01").cast("date")))
     )
-    daily = gap_filled(days, "local_date", "1 day")
-    ordered = Window.partitionBy("meter_id").orderBy("local_date")
+    ordered = Window.partitionBy("meter_id").orderBy("_d")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     # the same weekday in the previous PROFILE_WEEKS weeks; a day with hours
     # missing is neither judged nor a reference
     whole_day = F.when(F.col("_hours") >= MIN_DAY_HOURS, F.col("day_kwh"))
     weeks = range(PROFILE_WEEKS)
-    frame = daily.withColumn("_whole_day_kwh", whole_day)
-    frame = frame.withColumn(
-        "_same_day",
-        F.array(*[F.lag("_whole_day_kwh", 7 * (w + 1)).over(ordered) for w in weeks]),
-    ).withColumn(
-        "_same_night",
+    frame = days.withColumn("_whole_day_kwh", whole_day)
+    frame = frame.select(
+        "*",
         F.array(
-            *[F.lag("night_kwh_per_hour", 7 * (w + 1)).over(ordered) for w in weeks]
-        ),
+            *[F.max("_whole_day_kwh").over(_at(ordered, 7 * (w + 1))) for w in weeks]
+        ).alias("_same_day"),
+        F.array(
+            *[
+                F.max("night_kwh_per_hour").over(_at(ordered, 7 * (w + 1)))
+                for w in weeks
+            ]
+        ).alias("_same_night"),
     )
     frame = _with_median(
         frame, [F.col("_same_day")[w] for w in weeks], "expected_day_kwh"
@@ -371,7 +384,7 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
     frame = _with_median(
         frame, [F.col("_same_night")[w] for w in weeks], "usual_night_kwh_per_hour"
     )
-    index = F.datediff("local_date", F.lit("2000-01-01").cast("date")).cast("double")
+    index = F.col("_d").cast("double")
     heating = F.greatest(F.lit(HEATING_BASE_C) - F.col("air_temperature_c"), F.lit(0.0))
     cooling = F.greatest(F.col("air_temperature_c") - F.lit(COOLING_BASE_C), F.lit(0.0))
     frame = (
@@ -385,18 +398,21 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
             _ratio(F.col("night_kwh_per_hour"), F.col("usual_night_kwh_per_hour")),
         )
     )
-    # running sums for the drift slope, level shift and temperature fit
+    # sums for the drift slope, level shift and temperature fit: each over
+    # every day up to this one, and over every day at least k days back, in
+    # one window pass; a trailing sum is the difference of two of them
     y = F.col("day_kwh")
     has_ratio = F.col("day_ratio").isNotNull()
     has_fit = y.isNotNull() & F.col("air_temperature_c").isNotNull()
-    sums = {
+    drift = {
         "_rn": F.when(has_ratio, 1.0),
         "_rx": F.when(has_ratio, index),
         "_ry": F.col("day_ratio"),
         "_rxx": F.when(has_ratio, index * index),
         "_rxy": F.when(has_ratio, index * F.col("day_ratio")),
-        "_dn": F.when(y.isNotNull(), 1.0),
-        "_dy": y,
+    }
+    level = {"_dn": F.when(y.isNotNull(), 1.0), "_dy": y}
+    fit = {
         "_fn": F.when(has_fit, 1.0),
         "_f1": F.when(has_fit, heating),
         "_f2": F.when(has_fit, cooling),
@@ -407,16 +423,35 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
         "_f1y": F.when(has_fit, heating * y),
         "_f2y": F.when(has_fit, cooling * y),
     }
-    for name, term in sums.items():
-        frame = frame.withColumn(
-            name, F.sum(F.coalesce(term, F.lit(0.0))).over(running)
-        )
+    backs = (
+        [(name, term, (0, DRIFT_DAYS)) for name, term in drift.items()]
+        + [
+            (name, term, (0, LEVEL_DAYS, LEVEL_DAYS + TRAILING_DAYS))
+            for name, term in level.items()
+        ]
+        + [(name, term, (1, TRAILING_DAYS + 1)) for name, term in fit.items()]
+    )
+    frame = frame.select(
+        "*",
+        *[
+            F.coalesce(
+                F.sum(F.coalesce(term, F.lit(0.0))).over(
+                    running if days_back == 0 else _upto(ordered, days_back)
+                ),
+                F.lit(0.0),
+            ).alias(f"{name}_{days_back}")
+            for name, term, days_back_list in backs
+            for days_back in days_back_list
+        ],
+    )
 
-    def last(name: str, rows: int) -> Column:
-        return _trailing(ordered, name, rows, True)
+    def last(name: str, days: int) -> Column:
+        """The sum over the last `days` days, this one included."""
+        return F.col(f"{name}_0") - F.col(f"{name}_{days}")
 
-    def before(name: str, rows: int) -> Column:
-        return _trailing(ordered, name, rows, False)
+    def before(name: str, days: int) -> Column:
+        """The sum over the `days` days before this one."""
+        return F.col(f"{name}_1") - F.col(f"{name}_{days + 1}")
 
     n, sx, sy, sxx, sxy = (
         last(c, DRIFT_DAYS) for c in ("_rn", "_rx", "_ry", "_rxx", "_rxy")
@@ -425,12 +460,8 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
     frame = frame.withColumn("drift_slope_per_day", F.when(n >= DRIFT_DAYS - 2, slope))
     recent = _ratio(last("_dy", LEVEL_DAYS), last("_dn", LEVEL_DAYS))
     # the TRAILING_DAYS days before the last LEVEL_DAYS days
-    earlier_sum = _trailing(ordered, "_dy", LEVEL_DAYS + TRAILING_DAYS, True) - last(
-        "_dy", LEVEL_DAYS
-    )
-    earlier_n = _trailing(ordered, "_dn", LEVEL_DAYS + TRAILING_DAYS, True) - last(
-        "_dn", LEVEL_DAYS
-    )
+    earlier_sum = last("_dy", LEVEL_DAYS + TRAILING_DAYS) - last("_dy", LEVEL_DAYS)
+    earlier_n = last("_dn", LEVEL_DAYS + TRAILING_DAYS) - last("_dn", LEVEL_DAYS)
     frame = frame.withColumn(
         "level_shift_ratio",
         F.when(
@@ -448,8 +479,7 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
     city = Window.partitionBy("local_date", "site_type")
     area_count = F.count("day_ratio").over(area)
     return (
-        frame.where(F.col("day_kwh").isNotNull())
-        .withColumn("kwh_per_m2", _ratio(F.col("day_kwh"), F.col("floor_area_m2")))
+        frame.withColumn("kwh_per_m2", _ratio(F.col("day_kwh"), F.col("floor_area_m2")))
         .withColumn("peer_percentile", F.percent_rank().over(peers))
         .withColumn(
             "peer_day_ratio",
@@ -537,12 +567,11 @@ def anomaly_features(
 ) -> DataFrame:
     """Clean readings -> one row per meter and UTC hour with data (OUTPUT_COLUMNS)."""
     hourly = readings.transform(hourly_energy)
-    # the day-level features need no hourly window: both branches share the
-    # hourly aggregate, and the window runs once, on as few columns as it needs
-    daily = daily_features(with_meter_sites(hourly, meter_sites), weather)
+    # the day-level features need no hourly window: both branches start from
+    # the hourly aggregate, and the window runs once
+    daily = daily_features(hourly, meter_sites, weather)
     return (
-        gap_filled(hourly, "hour_start_utc", "1 hour")
-        .transform(with_hourly_features)
+        hourly.transform(with_hourly_features)
         .where(F.col("energy_kwh").isNotNull())
         .transform(lambda frame: with_meter_sites(frame, meter_sites))
         .join(daily, ["meter_id", "local_date"], "left")
