@@ -149,18 +149,28 @@ def _mean_and_stddev(n: Column, s: Column, q: Column) -> tuple[Column, Column]:
 
 
 def hourly_energy(readings: DataFrame) -> DataFrame:
-    """Clean readings -> one row per meter and UTC clock hour."""
-    return readings.groupBy(
-        "meter_id", F.date_trunc("hour", "reading_start_utc").alias("hour_start_utc")
-    ).agg(
-        F.sum("energy_kwh").alias("energy_kwh"),
-        F.count(F.lit(1)).cast("int").alias("interval_count"),
-        F.sum("interval_minutes").cast("int").alias("minutes_reported"),
-        F.min("energy_kwh").alias("min_interval_kwh"),
-        F.max("energy_kwh").alias("max_interval_kwh"),
-        F.sum(F.when(F.col("energy_kwh") == 0, 1).otherwise(0))
-        .cast("int")
-        .alias("zero_interval_count"),
+    """Clean readings -> one row per meter and UTC clock hour, partitioned by meter.
+
+    Every later step works per meter (the windows, the day aggregation, the
+    join of the days back to their hours), so none of them shuffles the hours
+    again.
+    """
+    return (
+        readings.groupBy(
+            "meter_id",
+            F.date_trunc("hour", "reading_start_utc").alias("hour_start_utc"),
+        )
+        .agg(
+            F.sum("energy_kwh").alias("energy_kwh"),
+            F.count(F.lit(1)).cast("int").alias("interval_count"),
+            F.sum("interval_minutes").cast("int").alias("minutes_reported"),
+            F.min("energy_kwh").alias("min_interval_kwh"),
+            F.max("energy_kwh").alias("max_interval_kwh"),
+            F.sum(F.when(F.col("energy_kwh") == 0, 1).otherwise(0))
+            .cast("int")
+            .alias("zero_interval_count"),
+        )
+        .repartition("meter_id")
     )
 
 
@@ -566,15 +576,26 @@ def anomaly_features(
     readings: DataFrame, meter_sites: DataFrame, weather: DataFrame
 ) -> DataFrame:
     """Clean readings -> one row per meter and UTC hour with data (OUTPUT_COLUMNS)."""
-    hourly = readings.transform(hourly_energy)
-    # the day-level features need no hourly window: both branches start from
-    # the hourly aggregate, and the window runs once
+    return features_of_hours(readings.transform(hourly_energy), meter_sites, weather)
+
+
+def features_of_hours(
+    hourly: DataFrame, meter_sites: DataFrame, weather: DataFrame
+) -> DataFrame:
+    """`hourly_energy`'s meter-hours -> the features (OUTPUT_COLUMNS).
+
+    Both branches, the hourly window and the day-level features, read the
+    meter-hours: the job stores them once (`persist`) rather than aggregate
+    the readings twice. The days join back to their hours without moving the
+    hours (a hash join on the days, partitioned by meter like the hours, with
+    spark.sql.requireAllClusterKeysForCoPartition off).
+    """
     daily = daily_features(hourly, meter_sites, weather)
     return (
         hourly.transform(with_hourly_features)
         .where(F.col("energy_kwh").isNotNull())
         .transform(lambda frame: with_meter_sites(frame, meter_sites))
-        .join(daily, ["meter_id", "local_date"], "left")
+        .join(daily.hint("shuffle_hash"), ["meter_id", "local_date"], "left")
         .withColumn("reading_date", F.to_date("hour_start_utc"))
         .select(*OUTPUT_COLUMNS)
     )
