@@ -174,11 +174,37 @@ def hourly_energy(readings: DataFrame) -> DataFrame:
     )
 
 
-def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
+def local_hours(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
+    """Each UTC hour of `hourly` in each site time zone: local time, date and hour.
+
+    A small table (hours x time zones) converted once and joined to the
+    meter-hours: converting on every meter-hour parses the zone's name on
+    every row.
+    """
+    local = F.from_utc_timestamp("hour_start_utc", F.col("time_zone"))
+    return (
+        hourly.select("hour_start_utc")
+        .distinct()
+        .crossJoin(meter_sites.select("time_zone").distinct())
+        .select(
+            "time_zone",
+            "hour_start_utc",
+            local.alias("hour_start_local"),
+            F.to_date(local).alias("local_date"),
+            F.hour(local).alias("local_hour"),
+        )
+    )
+
+
+def with_meter_sites(
+    hourly: DataFrame, meter_sites: DataFrame, calendar: DataFrame
+) -> DataFrame:
     """Add the site of the meter version in force on each hour's UTC date.
 
     Hours before a meter's first registry snapshot take version 1; hours of a
     meter the registry does not list are left out (dbt quarantined them).
+    The local time, date and hour come from `calendar` (`local_hours` of
+    these hours or more).
     """
     sites = F.broadcast(
         meter_sites.select(
@@ -199,13 +225,10 @@ def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
         & ((F.col("valid_from") <= day) | (F.col("version_number") == 1))
         & (F.col("valid_to").isNull() | (day < F.col("valid_to")))
     )
-    local = F.from_utc_timestamp("hour_start_utc", F.col("time_zone"))
     return (
         hourly.join(sites, in_force, "inner")
         .drop("_meter_id", "valid_from", "valid_to")
-        .withColumn("hour_start_local", local)
-        .withColumn("local_date", F.to_date(local))
-        .withColumn("local_hour", F.hour(local))
+        .join(F.broadcast(calendar), ["time_zone", "hour_start_utc"], "left")
     )
 
 
@@ -217,9 +240,14 @@ def _upto(window: Window, back: int) -> Window:
     return window.rangeBetween(Window.unboundedPreceding, -back)
 
 
-def _at(window: Window, back: int) -> Window:
-    """The frame of the row exactly `back` steps before this one, if there is one."""
-    return window.rangeBetween(-back, -back)
+def _exactly(window: Window, column: str, back: int) -> Column:
+    """`column` on the row exactly `back` steps before this one, or null.
+
+    A range frame [-back, -back]: at most one row. (Taking the last row of
+    the frame up to `back` steps back and checking its index is twice as
+    slow: every such frame evaluates its aggregate on every row.)
+    """
+    return F.max(column).over(window.rangeBetween(-back, -back))
 
 
 def with_hourly_features(hourly: DataFrame) -> DataFrame:
@@ -229,9 +257,8 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
     look-back is a range frame on it, so a missing hour is simply absent: the
     same hour k weeks ago is the frame [-168 k, -168 k], and a trailing sum is
     the running sum minus the sum over every hour at least 24 (or 168) hours
-    back. Both kinds of frame are O(n). One window pass computes those and the
-    hour before (for runs); a second, on the same ordering, finds where the
-    current runs started.
+    back. Both kinds of frame are O(n). A first window pass, on narrow rows,
+    takes the hour before (for the runs); the second computes the rest.
     """
     hour = F.floor(F.unix_micros("hour_start_utc") / HOUR_MICROS)
     ordered = Window.partitionBy("meter_id").orderBy("_h")
@@ -256,12 +283,35 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
         "_c": F.coalesce("interval_count", F.lit(0)).cast("long"),
     }
     back = {"_n": (24, 168), "_s": (24, 168), "_q": (24, 168), "_c": (168,)}
-    hourly = hourly.withColumn("_h", hour).withColumn("_flat", flat)
-    # pass 1: same hour in earlier weeks, running and lagged sums, the hour before
-    previous = F.lag("_h", 1).over(ordered)
-    first = hourly.select(
+    # pass 1: the hour before (narrow rows: this pass copies every row)
+    hour_index = F.col("_h")
+    first = (
+        hourly.withColumn("_h", hour)
+        .withColumn("_flat", flat)
+        .select(
+            "*",
+            F.lag("_h", 1).over(ordered).alias("_previous_h"),
+            F.lag("_flat", 1).over(ordered).alias("_previous_flat"),
+            F.lag("max_interval_kwh", 1).over(ordered).alias("_previous_max"),
+        )
+    )
+    follows = F.col("_previous_h") == hour_index - 1
+    first = first.withColumn("_zero", zero).withColumn(
+        "_flat_continues",
+        F.col("_flat")
+        & F.coalesce(F.col("_previous_flat"), F.lit(False))
+        & (F.col("max_interval_kwh") == F.col("_previous_max"))
+        & follows,
+    )
+    # pass 2: same hour in earlier weeks, running and trailing sums, where the
+    # current runs started (a zero run breaks at a non-zero hour, or at a
+    # missing hour before this one)
+    zero_break_at = F.when(~F.col("_zero"), hour_index).when(
+        ~F.coalesce(follows, F.lit(False)), hour_index - 1
+    )
+    second = first.select(
         "*",
-        F.array(*[F.max(value).over(_at(ordered, 168 * (w + 1))) for w in weeks]).alias(
+        F.array(*[_exactly(ordered, "energy_kwh", 168 * (w + 1)) for w in weeks]).alias(
             "_same_hour"
         ),
         *[F.sum(term).over(running).alias(name) for name, term in terms.items()],
@@ -272,26 +322,10 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
             for name, hours_back in back.items()
             for hours in hours_back
         ],
-        zero.alias("_zero"),
-        (
-            F.col("_flat")
-            & F.coalesce(F.lag("_flat", 1).over(ordered), F.lit(False))
-            & (F.col("max_interval_kwh") == F.lag("max_interval_kwh", 1).over(ordered))
-            & (previous == F.col("_h") - 1)
-        ).alias("_flat_continues"),
-        # a zero run breaks at a non-zero hour, or at a missing hour before this one
-        F.when(~zero, F.col("_h"))
-        .when(F.coalesce(previous, F.lit(0)) != F.col("_h") - 1, F.col("_h") - 1)
-        .alias("_zero_break_at"),
-    )
-    # pass 2: where the current runs started
-    hour_index = F.col("_h")
-    second = first.select(
-        "*",
         F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), hour_index))
         .over(running)
         .alias("_flat_start"),
-        F.max("_zero_break_at").over(running).alias("_zero_break"),
+        F.max(zero_break_at).over(running).alias("_zero_break"),
     )
     frame = _with_median(
         second, [F.col("_same_hour")[w] for w in weeks], "expected_kwh"
@@ -343,7 +377,9 @@ def daily_features(
         F.col("local_hour") < NIGHT_HOURS[1]
     )
     with_weather = with_meter_sites(
-        hourly.where(F.col("energy_kwh").isNotNull()), meter_sites
+        hourly.where(F.col("energy_kwh").isNotNull()),
+        meter_sites,
+        local_hours(hourly, meter_sites),
     ).join(
         F.broadcast(weather.select("area_id", "hour_start_utc", "air_temperature_c")),
         ["area_id", "hour_start_utc"],
@@ -379,13 +415,10 @@ def daily_features(
     frame = frame.select(
         "*",
         F.array(
-            *[F.max("_whole_day_kwh").over(_at(ordered, 7 * (w + 1))) for w in weeks]
+            *[_exactly(ordered, "_whole_day_kwh", 7 * (w + 1)) for w in weeks]
         ).alias("_same_day"),
         F.array(
-            *[
-                F.max("night_kwh_per_hour").over(_at(ordered, 7 * (w + 1)))
-                for w in weeks
-            ]
+            *[_exactly(ordered, "night_kwh_per_hour", 7 * (w + 1)) for w in weeks]
         ).alias("_same_night"),
     )
     frame = _with_median(
@@ -594,7 +627,11 @@ def features_of_hours(
     return (
         hourly.transform(with_hourly_features)
         .where(F.col("energy_kwh").isNotNull())
-        .transform(lambda frame: with_meter_sites(frame, meter_sites))
+        .transform(
+            lambda frame: with_meter_sites(
+                frame, meter_sites, local_hours(hourly, meter_sites)
+            )
+        )
         .join(daily.hint("shuffle_hash"), ["meter_id", "local_date"], "left")
         .withColumn("reading_date", F.to_date("hour_start_utc"))
         .select(*OUTPUT_COLUMNS)
