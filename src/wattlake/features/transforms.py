@@ -3,11 +3,12 @@
 One output row per meter and UTC clock hour (`curated/anomaly_features`), with
 the meter's day-level features (by its local date) repeated on each hour.
 
-Every trailing statistic is O(n): the hourly and daily series are gap-filled
-(one row per meter and hour, or day, with null where nothing was read), so a
-row's position is its time; a trailing window is then the difference of two
-running sums (`lag`), and a same-hour-last-week value is a `lag` of 168 rows.
-No row-based sliding frame ever runs over 15-minute rows.
+Every trailing statistic is O(n): the hourly and daily series are ordered by
+an hour (day) index, and every look-back is a range frame on that index, so a
+missing hour is simply absent. The same hour last week is the frame
+[-168, -168]; a trailing window is the running sum minus the sum over every
+row at least k hours back (frames from the partition's start, which Spark
+updates row by row). No row-based sliding frame ever runs over 15-minute rows.
 
 Hourly features
     energy_kwh, interval_count, minutes_reported, min/max_interval_kwh,
@@ -149,28 +150,19 @@ def _mean_and_stddev(n: Column, s: Column, q: Column) -> tuple[Column, Column]:
 
 
 def hourly_energy(readings: DataFrame) -> DataFrame:
-    """Clean readings -> one row per meter and UTC clock hour, partitioned by meter.
-
-    Every later step works per meter (the windows, the day aggregation, the
-    join of the days back to their hours), so none of them shuffles the hours
-    again.
-    """
-    return (
-        readings.groupBy(
-            "meter_id",
-            F.date_trunc("hour", "reading_start_utc").alias("hour_start_utc"),
-        )
-        .agg(
-            F.sum("energy_kwh").alias("energy_kwh"),
-            F.count(F.lit(1)).cast("int").alias("interval_count"),
-            F.sum("interval_minutes").cast("int").alias("minutes_reported"),
-            F.min("energy_kwh").alias("min_interval_kwh"),
-            F.max("energy_kwh").alias("max_interval_kwh"),
-            F.sum(F.when(F.col("energy_kwh") == 0, 1).otherwise(0))
-            .cast("int")
-            .alias("zero_interval_count"),
-        )
-        .repartition("meter_id")
+    """Clean readings -> one row per meter and UTC clock hour."""
+    return readings.groupBy(
+        "meter_id",
+        F.date_trunc("hour", "reading_start_utc").alias("hour_start_utc"),
+    ).agg(
+        F.sum("energy_kwh").alias("energy_kwh"),
+        F.count(F.lit(1)).cast("int").alias("interval_count"),
+        F.sum("interval_minutes").cast("int").alias("minutes_reported"),
+        F.min("energy_kwh").alias("min_interval_kwh"),
+        F.max("energy_kwh").alias("max_interval_kwh"),
+        F.sum(F.when(F.col("energy_kwh") == 0, 1).otherwise(0))
+        .cast("int")
+        .alias("zero_interval_count"),
     )
 
 
@@ -619,9 +611,10 @@ def features_of_hours(
 
     Both branches, the hourly window and the day-level features, read the
     meter-hours: the job stores them once (`persist`) rather than aggregate
-    the readings twice. The days join back to their hours without moving the
-    hours (a hash join on the days, partitioned by meter like the hours, with
-    spark.sql.requireAllClusterKeysForCoPartition off).
+    the readings twice. The days join back to their hours where the window
+    left them (a hash join, building on the days, shuffled to the hours'
+    partitioning by meter: spark.sql.requireAllClusterKeysForCoPartition is
+    off), so the hours are neither shuffled nor sorted again.
     """
     daily = daily_features(hourly, meter_sites, weather)
     return (
