@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         SparkSession.builder.appName("wattlake-anomaly-features")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.sql.requireAllClusterKeysForCoPartition", "false")
         .getOrCreate()
     )
     try:

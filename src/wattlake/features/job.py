@@ -87,10 +87,29 @@ def local_spark_session(app_name: str = "wattlake-anomaly-features"):
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.parquet.compression.codec", "zstd")
+        # the days join their hours where the hours are (both by meter)
+        .config("spark.sql.requireAllClusterKeysForCoPartition", "false")
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def parquet_dictionary_options(frame) -> dict[str, str]:
+    """Parquet writer options: dictionary encoding for every column but the doubles.
+
+    Measured features (doubles) hardly repeat within a page: the writer would
+    fill a dictionary, give up and write them plain anyway. That was a third
+    of the job's writing time, for slightly larger files.
+    """
+    return {
+        "parquet.enable.dictionary": "false",
+        **{
+            f"parquet.enable.dictionary#{name}": "true"
+            for name, kind in frame.dtypes
+            if kind != "double"
+        },
+    }
 
 
 def run_features(
@@ -102,9 +121,14 @@ def run_features(
         FeatureJobError: there are no clean readings to read.
 
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from wattlake.features.transforms import HISTORY_DAYS, anomaly_features
+    from wattlake.features.transforms import (
+        HISTORY_DAYS,
+        features_of_hours,
+        hourly_energy,
+    )
 
     started = time.perf_counter()
     inputs = {}
@@ -120,21 +144,29 @@ def run_features(
         readings = readings.where(F.col("reading_date") >= F.lit(history_start))
     if end is not None:
         readings = readings.where(F.col("reading_date") <= F.lit(end))
-    features = anomaly_features(
+    # the meter-hours feed two branches: aggregated once, kept on local disk
+    # (not in memory: a city year is 87 million of them) until written
+    hourly = (
         readings.select(
             "meter_id", "reading_start_utc", "interval_minutes", "energy_kwh"
-        ),
-        inputs["meter_sites"],
-        inputs["weather_hourly"],
+        )
+        .transform(hourly_energy)
+        .persist(StorageLevel.DISK_ONLY)
+    )
+    features = features_of_hours(
+        hourly, inputs["meter_sites"], inputs["weather_hourly"]
     )
     if start is not None:
         features = features.where(F.col("reading_date") >= F.lit(start))
     output = lake.anomaly_features_prefix()
     # written as it comes, partitioned by meter: each task writes its share of
     # every date (no shuffle of the output to gather dates)
-    features.write.mode("overwrite").partitionBy("reading_date").parquet(
-        spark_path(lake, output)
-    )
+    try:
+        features.write.mode("overwrite").options(
+            **parquet_dictionary_options(features)
+        ).partitionBy("reading_date").parquet(spark_path(lake, output))
+    finally:
+        hourly.unpersist()
     written = spark.read.parquet(spark_path(lake, output))
     if start is not None:
         written = written.where(F.col("reading_date") >= F.lit(start))

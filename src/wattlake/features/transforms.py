@@ -3,11 +3,12 @@
 One output row per meter and UTC clock hour (`curated/anomaly_features`), with
 the meter's day-level features (by its local date) repeated on each hour.
 
-Every trailing statistic is O(n): the hourly and daily series are gap-filled
-(one row per meter and hour, or day, with null where nothing was read), so a
-row's position is its time; a trailing window is then the difference of two
-running sums (`lag`), and a same-hour-last-week value is a `lag` of 168 rows.
-No row-based sliding frame ever runs over 15-minute rows.
+Every trailing statistic is O(n): the hourly and daily series are ordered by
+an hour (day) index, and every look-back is a range frame on that index, so a
+missing hour is simply absent. The same hour last week is the frame
+[-168, -168]; a trailing window is the running sum minus the sum over every
+row at least k hours back (frames from the partition's start, which Spark
+updates row by row). No row-based sliding frame ever runs over 15-minute rows.
 
 Hourly features
     energy_kwh, interval_count, minutes_reported, min/max_interval_kwh,
@@ -142,15 +143,6 @@ def _with_median(frame: DataFrame, values: list[Column], name: str) -> DataFrame
     )
 
 
-def _trailing(window: Window, column: str, rows: int, include_current: bool) -> Column:
-    """Sum of `column` (a running sum) over the last `rows` rows, by differencing."""
-    if include_current:
-        return F.col(column) - F.coalesce(F.lag(column, rows).over(window), F.lit(0))
-    return F.coalesce(F.lag(column, 1).over(window), F.lit(0)) - F.coalesce(
-        F.lag(column, rows + 1).over(window), F.lit(0)
-    )
-
-
 def _mean_and_stddev(n: Column, s: Column, q: Column) -> tuple[Column, Column]:
     mean = _ratio(s, n)
     variance = F.greatest(_ratio(q, n) - mean * mean, F.lit(0.0))
@@ -160,7 +152,8 @@ def _mean_and_stddev(n: Column, s: Column, q: Column) -> tuple[Column, Column]:
 def hourly_energy(readings: DataFrame) -> DataFrame:
     """Clean readings -> one row per meter and UTC clock hour."""
     return readings.groupBy(
-        "meter_id", F.date_trunc("hour", "reading_start_utc").alias("hour_start_utc")
+        "meter_id",
+        F.date_trunc("hour", "reading_start_utc").alias("hour_start_utc"),
     ).agg(
         F.sum("energy_kwh").alias("energy_kwh"),
         F.count(F.lit(1)).cast("int").alias("interval_count"),
@@ -173,29 +166,37 @@ def hourly_energy(readings: DataFrame) -> DataFrame:
     )
 
 
-def gap_filled(frame: DataFrame, time_column: str, step: str) -> DataFrame:
-    """One row per meter for every `step` between its first and last row.
+def local_hours(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
+    """Each UTC hour of `hourly` in each site time zone: local time, date and hour.
 
-    Missing rows get nulls, so a row's position in the meter's ordered series
-    is its time and `lag(k)` is exactly k steps back.
+    A small table (hours x time zones) converted once and joined to the
+    meter-hours: converting on every meter-hour parses the zone's name on
+    every row.
     """
-    spans = frame.groupBy("meter_id").agg(
-        F.min(time_column).alias("_first"), F.max(time_column).alias("_last")
+    local = F.from_utc_timestamp("hour_start_utc", F.col("time_zone"))
+    return (
+        hourly.select("hour_start_utc")
+        .distinct()
+        .crossJoin(meter_sites.select("time_zone").distinct())
+        .select(
+            "time_zone",
+            "hour_start_utc",
+            local.alias("hour_start_local"),
+            F.to_date(local).alias("local_date"),
+            F.hour(local).alias("local_hour"),
+        )
     )
-    calendar = spans.select(
-        "meter_id",
-        F.explode(F.sequence("_first", "_last", F.expr(f"interval {step}"))).alias(
-            time_column
-        ),
-    )
-    return calendar.join(frame, ["meter_id", time_column], "left")
 
 
-def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
+def with_meter_sites(
+    hourly: DataFrame, meter_sites: DataFrame, calendar: DataFrame
+) -> DataFrame:
     """Add the site of the meter version in force on each hour's UTC date.
 
     Hours before a meter's first registry snapshot take version 1; hours of a
     meter the registry does not list are left out (dbt quarantined them).
+    The local time, date and hour come from `calendar` (`local_hours` of
+    these hours or more).
     """
     sites = F.broadcast(
         meter_sites.select(
@@ -216,24 +217,43 @@ def with_meter_sites(hourly: DataFrame, meter_sites: DataFrame) -> DataFrame:
         & ((F.col("valid_from") <= day) | (F.col("version_number") == 1))
         & (F.col("valid_to").isNull() | (day < F.col("valid_to")))
     )
-    local = F.from_utc_timestamp("hour_start_utc", F.col("time_zone"))
     return (
         hourly.join(sites, in_force, "inner")
-        .drop("_meter_id", "version_number", "valid_from", "valid_to")
-        .withColumn("hour_start_local", local)
-        .withColumn("local_date", F.to_date(local))
-        .withColumn("local_hour", F.hour(local))
+        .drop("_meter_id", "valid_from", "valid_to")
+        .join(F.broadcast(calendar), ["time_zone", "hour_start_utc"], "left")
     )
+
+
+HOUR_MICROS = 3_600_000_000
+
+
+def _upto(window: Window, back: int) -> Window:
+    """The frame of every row at least `back` steps before this one (range frame)."""
+    return window.rangeBetween(Window.unboundedPreceding, -back)
+
+
+def _exactly(window: Window, column: str, back: int) -> Column:
+    """`column` on the row exactly `back` steps before this one, or null.
+
+    A range frame [-back, -back]: at most one row. (Taking the last row of
+    the frame up to `back` steps back and checking its index is twice as
+    slow: every such frame evaluates its aggregate on every row.)
+    """
+    return F.max(column).over(window.rangeBetween(-back, -back))
 
 
 def with_hourly_features(hourly: DataFrame) -> DataFrame:
     """Expected value, residual, robust z-score, rolling statistics, run lengths.
 
-    Needs a gap-filled hourly series (see `gap_filled`) and as few columns as
-    possible: the rows go through two window passes (the second needs lags
-    of the first's running sums), so every column is copied twice.
+    The rows are ordered by an hour index (hours since 1970), and every
+    look-back is a range frame on it, so a missing hour is simply absent: the
+    same hour k weeks ago is the frame [-168 k, -168 k], and a trailing sum is
+    the running sum minus the sum over every hour at least 24 (or 168) hours
+    back. Both kinds of frame are O(n). A first window pass, on narrow rows,
+    takes the hour before (for the runs); the second computes the rest.
     """
-    ordered = Window.partitionBy("meter_id").orderBy("hour_start_utc")
+    hour = F.floor(F.unix_micros("hour_start_utc") / HOUR_MICROS)
+    ordered = Window.partitionBy("meter_id").orderBy("_h")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     value = F.col("energy_kwh")
     weeks = range(PROFILE_WEEKS)
@@ -248,45 +268,56 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
         & (F.col("zero_interval_count") == F.col("interval_count")),
         F.lit(False),
     )
-    # pass 1: same hour in earlier weeks, running sums, position, the hour before
-    first = hourly.select(
-        "*",
-        F.array(*[F.lag(value, 168 * (w + 1)).over(ordered) for w in weeks]).alias(
-            "_same_hour"
-        ),
-        F.sum(value.isNotNull().cast("long")).over(running).alias("_n"),
-        F.sum(F.coalesce(value, F.lit(0.0))).over(running).alias("_s"),
-        F.sum(F.coalesce(value * value, F.lit(0.0))).over(running).alias("_q"),
-        F.sum(F.coalesce("interval_count", F.lit(0))).over(running).alias("_c"),
-        F.row_number().over(ordered).alias("_position"),
-        flat.alias("_flat"),
-        zero.alias("_zero"),
-        (
-            flat
-            & F.coalesce(F.lag(flat, 1).over(ordered), F.lit(False))
-            & (F.col("max_interval_kwh") == F.lag("max_interval_kwh", 1).over(ordered))
-        ).alias("_flat_continues"),
-    )
-    # pass 2: the running sums as they were 24 and 168 hours before; where
-    # the current runs started
-    position = F.col("_position")
-    lagged = [
-        F.coalesce(F.lag(column, hours).over(ordered), F.lit(0)).alias(
-            f"{column}_{hours}"
+    terms = {
+        "_n": value.isNotNull().cast("long"),
+        "_s": F.coalesce(value, F.lit(0.0)),
+        "_q": F.coalesce(value * value, F.lit(0.0)),
+        "_c": F.coalesce("interval_count", F.lit(0)).cast("long"),
+    }
+    back = {"_n": (24, 168), "_s": (24, 168), "_q": (24, 168), "_c": (168,)}
+    # pass 1: the hour before (narrow rows: this pass copies every row)
+    hour_index = F.col("_h")
+    first = (
+        hourly.withColumn("_h", hour)
+        .withColumn("_flat", flat)
+        .select(
+            "*",
+            F.lag("_h", 1).over(ordered).alias("_previous_h"),
+            F.lag("_flat", 1).over(ordered).alias("_previous_flat"),
+            F.lag("max_interval_kwh", 1).over(ordered).alias("_previous_max"),
         )
-        for column in ("_n", "_s", "_q")
-        for hours in (24, 168)
-    ]
+    )
+    follows = F.col("_previous_h") == hour_index - 1
+    first = first.withColumn("_zero", zero).withColumn(
+        "_flat_continues",
+        F.col("_flat")
+        & F.coalesce(F.col("_previous_flat"), F.lit(False))
+        & (F.col("max_interval_kwh") == F.col("_previous_max"))
+        & follows,
+    )
+    # pass 2: same hour in earlier weeks, running and trailing sums, where the
+    # current runs started (a zero run breaks at a non-zero hour, or at a
+    # missing hour before this one)
+    zero_break_at = F.when(~F.col("_zero"), hour_index).when(
+        ~F.coalesce(follows, F.lit(False)), hour_index - 1
+    )
     second = first.select(
         "*",
-        *lagged,
-        F.coalesce(F.lag("_c", 168).over(ordered), F.lit(0)).alias("_c_168"),
-        F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), position))
+        F.array(*[_exactly(ordered, "energy_kwh", 168 * (w + 1)) for w in weeks]).alias(
+            "_same_hour"
+        ),
+        *[F.sum(term).over(running).alias(name) for name, term in terms.items()],
+        *[
+            F.coalesce(F.sum(terms[name]).over(_upto(ordered, hours)), F.lit(0)).alias(
+                f"{name}_{hours}"
+            )
+            for name, hours_back in back.items()
+            for hours in hours_back
+        ],
+        F.max(F.when(F.col("_flat") & ~F.col("_flat_continues"), hour_index))
         .over(running)
         .alias("_flat_start"),
-        F.coalesce(
-            F.max(F.when(~F.col("_zero"), position)).over(running), F.lit(0)
-        ).alias("_zero_break"),
+        F.max(zero_break_at).over(running).alias("_zero_break"),
     )
     frame = _with_median(
         second, [F.col("_same_hour")[w] for w in weeks], "expected_kwh"
@@ -311,13 +342,13 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
         )
         .withColumn(
             "flat_run_hours",
-            F.when(F.col("_flat"), position - F.col("_flat_start") + 1)
+            F.when(F.col("_flat"), hour_index - F.col("_flat_start") + 1)
             .otherwise(0)
             .cast("int"),
         )
         .withColumn(
             "zero_run_hours",
-            F.when(F.col("_zero"), position - F.col("_zero_break"))
+            F.when(F.col("_zero"), hour_index - F.col("_zero_break"))
             .otherwise(0)
             .cast("int"),
         )
@@ -325,45 +356,62 @@ def with_hourly_features(hourly: DataFrame) -> DataFrame:
     )
 
 
-def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
-    """Day-level features per meter and local date (see the module docstring)."""
+def daily_features(
+    hourly: DataFrame, meter_sites: DataFrame, weather: DataFrame
+) -> DataFrame:
+    """Day-level features per meter and local date (see the module docstring).
+
+    Like the hourly features, the day series is ordered by a day index and
+    every look-back is a range frame on it (a missing day is absent), in two
+    window passes: the same weekday in earlier weeks, then the running sums.
+    """
     night = (F.col("local_hour") >= NIGHT_HOURS[0]) & (
         F.col("local_hour") < NIGHT_HOURS[1]
     )
-    with_weather = hourly.join(
+    with_weather = with_meter_sites(
+        hourly.where(F.col("energy_kwh").isNotNull()),
+        meter_sites,
+        local_hours(hourly, meter_sites),
+    ).join(
         F.broadcast(weather.select("area_id", "hour_start_utc", "air_temperature_c")),
         ["area_id", "hour_start_utc"],
         "left",
     )
+    # the site of the meter version in force at the end of the local day
+    # (versions only follow each other), joined after the aggregation: numeric
+    # aggregates only, so the aggregation hashes instead of sorting
+    sites = F.broadcast(
+        meter_sites.select(
+            "meter_id", "version_number", "site_type", "area_id", "floor_area_m2"
+        )
+    )
     days = (
-        with_weather.where(F.col("energy_kwh").isNotNull())
-        .groupBy("meter_id", "local_date")
+        with_weather.groupBy("meter_id", "local_date")
         .agg(
-            F.first("site_type").alias("site_type"),
-            F.first("area_id").alias("area_id"),
-            F.first("floor_area_m2").alias("floor_area_m2"),
+            F.max("version_number").alias("version_number"),
             F.sum("energy_kwh").alias("day_kwh"),
             F.count(F.lit(1)).alias("_hours"),
             F.avg(F.when(night, F.col("energy_kwh"))).alias("night_kwh_per_hour"),
             F.avg("air_temperature_c").alias("air_temperature_c"),
         )
+        .join(sites, ["meter_id", "version_number"])
+        .withColumn("_d", F.datediff("local_date", F.lit("2000-01-01").cast("date")))
     )
-    daily = gap_filled(days, "local_date", "1 day")
-    ordered = Window.partitionBy("meter_id").orderBy("local_date")
+    ordered = Window.partitionBy("meter_id").orderBy("_d")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     # the same weekday in the previous PROFILE_WEEKS weeks; a day with hours
     # missing is neither judged nor a reference
     whole_day = F.when(F.col("_hours") >= MIN_DAY_HOURS, F.col("day_kwh"))
     weeks = range(PROFILE_WEEKS)
-    frame = daily.withColumn("_whole_day_kwh", whole_day)
-    frame = frame.withColumn(
-        "_same_day",
-        F.array(*[F.lag("_whole_day_kwh", 7 * (w + 1)).over(ordered) for w in weeks]),
-    ).withColumn(
-        "_same_night",
+    frame = days.withColumn("_whole_day_kwh", whole_day)
+    frame = frame.select(
+        "*",
         F.array(
-            *[F.lag("night_kwh_per_hour", 7 * (w + 1)).over(ordered) for w in weeks]
-        ),
+            *[_exactly(ordered, "_whole_day_kwh", 7 * (w + 1)) for w in weeks]
+        ).alias("_same_day"),
+        F.array(
+            *[_exactly(ordered, "night_kwh_per_hour", 7 * (w + 1)) for w in weeks]
+        ).alias("_same_night"),
     )
     frame = _with_median(
         frame, [F.col("_same_day")[w] for w in weeks], "expected_day_kwh"
@@ -371,7 +419,7 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
     frame = _with_median(
         frame, [F.col("_same_night")[w] for w in weeks], "usual_night_kwh_per_hour"
     )
-    index = F.datediff("local_date", F.lit("2000-01-01").cast("date")).cast("double")
+    index = F.col("_d").cast("double")
     heating = F.greatest(F.lit(HEATING_BASE_C) - F.col("air_temperature_c"), F.lit(0.0))
     cooling = F.greatest(F.col("air_temperature_c") - F.lit(COOLING_BASE_C), F.lit(0.0))
     frame = (
@@ -385,18 +433,21 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
             _ratio(F.col("night_kwh_per_hour"), F.col("usual_night_kwh_per_hour")),
         )
     )
-    # running sums for the drift slope, level shift and temperature fit
+    # sums for the drift slope, level shift and temperature fit: each over
+    # every day up to this one, and over every day at least k days back, in
+    # one window pass; a trailing sum is the difference of two of them
     y = F.col("day_kwh")
     has_ratio = F.col("day_ratio").isNotNull()
     has_fit = y.isNotNull() & F.col("air_temperature_c").isNotNull()
-    sums = {
+    drift = {
         "_rn": F.when(has_ratio, 1.0),
         "_rx": F.when(has_ratio, index),
         "_ry": F.col("day_ratio"),
         "_rxx": F.when(has_ratio, index * index),
         "_rxy": F.when(has_ratio, index * F.col("day_ratio")),
-        "_dn": F.when(y.isNotNull(), 1.0),
-        "_dy": y,
+    }
+    level = {"_dn": F.when(y.isNotNull(), 1.0), "_dy": y}
+    fit = {
         "_fn": F.when(has_fit, 1.0),
         "_f1": F.when(has_fit, heating),
         "_f2": F.when(has_fit, cooling),
@@ -407,16 +458,35 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
         "_f1y": F.when(has_fit, heating * y),
         "_f2y": F.when(has_fit, cooling * y),
     }
-    for name, term in sums.items():
-        frame = frame.withColumn(
-            name, F.sum(F.coalesce(term, F.lit(0.0))).over(running)
-        )
+    backs = (
+        [(name, term, (0, DRIFT_DAYS)) for name, term in drift.items()]
+        + [
+            (name, term, (0, LEVEL_DAYS, LEVEL_DAYS + TRAILING_DAYS))
+            for name, term in level.items()
+        ]
+        + [(name, term, (1, TRAILING_DAYS + 1)) for name, term in fit.items()]
+    )
+    frame = frame.select(
+        "*",
+        *[
+            F.coalesce(
+                F.sum(F.coalesce(term, F.lit(0.0))).over(
+                    running if days_back == 0 else _upto(ordered, days_back)
+                ),
+                F.lit(0.0),
+            ).alias(f"{name}_{days_back}")
+            for name, term, days_back_list in backs
+            for days_back in days_back_list
+        ],
+    )
 
-    def last(name: str, rows: int) -> Column:
-        return _trailing(ordered, name, rows, True)
+    def last(name: str, days: int) -> Column:
+        """The sum over the last `days` days, this one included."""
+        return F.col(f"{name}_0") - F.col(f"{name}_{days}")
 
-    def before(name: str, rows: int) -> Column:
-        return _trailing(ordered, name, rows, False)
+    def before(name: str, days: int) -> Column:
+        """The sum over the `days` days before this one."""
+        return F.col(f"{name}_1") - F.col(f"{name}_{days + 1}")
 
     n, sx, sy, sxx, sxy = (
         last(c, DRIFT_DAYS) for c in ("_rn", "_rx", "_ry", "_rxx", "_rxy")
@@ -425,12 +495,8 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
     frame = frame.withColumn("drift_slope_per_day", F.when(n >= DRIFT_DAYS - 2, slope))
     recent = _ratio(last("_dy", LEVEL_DAYS), last("_dn", LEVEL_DAYS))
     # the TRAILING_DAYS days before the last LEVEL_DAYS days
-    earlier_sum = _trailing(ordered, "_dy", LEVEL_DAYS + TRAILING_DAYS, True) - last(
-        "_dy", LEVEL_DAYS
-    )
-    earlier_n = _trailing(ordered, "_dn", LEVEL_DAYS + TRAILING_DAYS, True) - last(
-        "_dn", LEVEL_DAYS
-    )
+    earlier_sum = last("_dy", LEVEL_DAYS + TRAILING_DAYS) - last("_dy", LEVEL_DAYS)
+    earlier_n = last("_dn", LEVEL_DAYS + TRAILING_DAYS) - last("_dn", LEVEL_DAYS)
     frame = frame.withColumn(
         "level_shift_ratio",
         F.when(
@@ -448,8 +514,7 @@ def daily_features(hourly: DataFrame, weather: DataFrame) -> DataFrame:
     city = Window.partitionBy("local_date", "site_type")
     area_count = F.count("day_ratio").over(area)
     return (
-        frame.where(F.col("day_kwh").isNotNull())
-        .withColumn("kwh_per_m2", _ratio(F.col("day_kwh"), F.col("floor_area_m2")))
+        frame.withColumn("kwh_per_m2", _ratio(F.col("day_kwh"), F.col("floor_area_m2")))
         .withColumn("peer_percentile", F.percent_rank().over(peers))
         .withColumn(
             "peer_day_ratio",
@@ -536,16 +601,31 @@ def anomaly_features(
     readings: DataFrame, meter_sites: DataFrame, weather: DataFrame
 ) -> DataFrame:
     """Clean readings -> one row per meter and UTC hour with data (OUTPUT_COLUMNS)."""
-    hourly = readings.transform(hourly_energy)
-    # the day-level features need no hourly window: both branches share the
-    # hourly aggregate, and the window runs once, on as few columns as it needs
-    daily = daily_features(with_meter_sites(hourly, meter_sites), weather)
+    return features_of_hours(readings.transform(hourly_energy), meter_sites, weather)
+
+
+def features_of_hours(
+    hourly: DataFrame, meter_sites: DataFrame, weather: DataFrame
+) -> DataFrame:
+    """`hourly_energy`'s meter-hours -> the features (OUTPUT_COLUMNS).
+
+    Both branches, the hourly window and the day-level features, read the
+    meter-hours: the job stores them once (`persist`) rather than aggregate
+    the readings twice. The days join back to their hours where the window
+    left them (a hash join, building on the days, shuffled to the hours'
+    partitioning by meter: spark.sql.requireAllClusterKeysForCoPartition is
+    off), so the hours are neither shuffled nor sorted again.
+    """
+    daily = daily_features(hourly, meter_sites, weather)
     return (
-        gap_filled(hourly, "hour_start_utc", "1 hour")
-        .transform(with_hourly_features)
+        hourly.transform(with_hourly_features)
         .where(F.col("energy_kwh").isNotNull())
-        .transform(lambda frame: with_meter_sites(frame, meter_sites))
-        .join(daily, ["meter_id", "local_date"], "left")
+        .transform(
+            lambda frame: with_meter_sites(
+                frame, meter_sites, local_hours(hourly, meter_sites)
+            )
+        )
+        .join(daily.hint("shuffle_hash"), ["meter_id", "local_date"], "left")
         .withColumn("reading_date", F.to_date("hour_start_utc"))
         .select(*OUTPUT_COLUMNS)
     )

@@ -120,6 +120,28 @@ def test_rolling_statistics_match_pandas_across_a_gap(spark) -> None:
         assert np.allclose(got[f"stddev_{label}_kwh"], rolling.std(ddof=0)[present])
 
 
+def test_look_backs_count_hours_not_rows_across_missing_hours(spark) -> None:
+    rng = np.random.default_rng(5)
+    values: list[float | None] = list(rng.gamma(4.0, 2.0, 24 * 7 * 3).round(3))
+    values[30:54] = [None] * 24  # a day not read in the first week
+    values[400:406] = [0.0, 0.0, 0.0, None, 0.0, 0.0]  # zeros, an hour missing
+    quarters = [None if v is None else v / 4 for v in values for _ in range(4)]
+    got = features(spark, quarter_hours({"m1": quarters}))
+    series = pd.Series(values, dtype=float)
+    present = series.notna().to_numpy()
+    assert len(got) == present.sum()
+    # the same hour 1..8 weeks back is 168 k hours back, whatever is missing
+    same_hour = pd.concat([series.shift(168 * w) for w in range(1, 9)], axis=1)
+    counts = same_hour.notna().sum(axis=1)
+    expected = same_hour.median(axis=1).where(counts >= 2)[present]
+    assert expected.notna().sum() > 100
+    assert np.allclose(got["expected_kwh"], expected, equal_nan=True)
+    # a missing hour ends a zero run: the zeros after it start a new one
+    runs = got.set_index("hour_start_utc")["zero_run_hours"]
+    hour = [pd.Timestamp(START + timedelta(hours=h)) for h in (400, 401, 402, 404, 405)]
+    assert runs[hour].tolist() == [1, 2, 3, 1, 2]
+
+
 def test_a_flatline_and_a_zero_run_are_counted_in_hours(spark) -> None:
     values = [1.0 + 0.1 * (i % 7) for i in range(4 * 48)]
     values[4 * 10 : 4 * 15] = [0.8] * 20  # hours 10-14: the meter repeats 0.8
