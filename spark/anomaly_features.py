@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.sql.requireAllClusterKeysForCoPartition", "false")
+        .config("spark.sql.windowExec.buffer.in.memory.threshold", "65536")
         .getOrCreate()
     )
     try:

@@ -89,6 +89,10 @@ def local_spark_session(app_name: str = "wattlake-anomaly-features"):
         .config("spark.sql.parquet.compression.codec", "zstd")
         # the days join their hours where the hours are (both by meter)
         .config("spark.sql.requireAllClusterKeysForCoPartition", "false")
+        # a meter's hours stay in memory for the window (a year is 8,760 of
+        # them; past 4,096 Spark spills them and every frame reads the spills
+        # back through buffers of its own: out of memory on a city year)
+        .config("spark.sql.windowExec.buffer.in.memory.threshold", "65536")
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
