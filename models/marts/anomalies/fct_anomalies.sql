@@ -35,7 +35,9 @@ sequenced as (
                     order by flags.period_index
                 ) <= case
                     when flags.period_grain = 'day' then 1 + {{ rules['day_gap_days'] }}
-                    when flags.anomaly_type = 'dip' then 1 + {{ rules['dip_gap_hours'] }}
+                    when
+                        flags.anomaly_type = 'dip'
+                        then 1 + {{ rules['dip_gap_hours'] }}
                     else 1
                 end
                 then 0
