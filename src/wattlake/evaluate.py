@@ -13,7 +13,14 @@ median of the same hour over the previous weeks, which needs WARM_UP_DAYS of
 history. True events of those kinds (PROFILE_TYPES) that start before the
 first reading date + WARM_UP_DAYS are left out of the scores, with the
 detected events of those kinds that overlap them (whatever their true
-kind): the detector could not judge that time fairly. The report says how many true events were left out.
+kind): the detector could not judge that time fairly.
+
+Cut off: the data's end cuts some events short. A true event of any kind
+that reaches the last reading date and lasts less, inside the data, than
+the shortest event of its kind the simulator draws is left out the same
+way (with the detected events overlapping it): what the data holds of it is
+not yet that kind of event (one night of a night load, two days of a
+drift). The report says how many true events were left out, and why.
 
 Only the evaluation reads `_truth/`; the pipeline never does.
 """
@@ -29,12 +36,17 @@ from datetime import UTC, date, datetime
 import duckdb
 import pyarrow.parquet as pq
 
+from wattlake.ingestion.anomalies import DURATION_HOURS
 from wattlake.storage import Lake
 
 TRUTH_FILE = "anomalies.parquet"
 PROFILE_TYPES = ("dip", "drift", "level_shift", "night_load")
 WARM_UP_DAYS = 14
 REPORT_FILE = "evaluation.json"
+LEFT_OUT_REASONS = {
+    "warm_up": f"warm-up, first {WARM_UP_DAYS} days",
+    "cut_off": "cut off by the end of the data, shorter than their kind's shortest",
+}
 
 
 class EvaluationError(RuntimeError):
@@ -79,7 +91,8 @@ class Evaluation:
 
     events: dict[str, Scores] = field(default_factory=dict)
     points: dict[str, Scores] = field(default_factory=dict)
-    excluded: dict[str, int] = field(default_factory=dict)
+    # true events left out of the scores: {reason: {type: count}}
+    excluded: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def table(self) -> list[str]:
@@ -89,14 +102,11 @@ class Evaluation:
             f"{'F1':>6}   {'point P':>7} {'point R':>7} {'point F1':>8}"
         )
         lines = [header, "-" * len(header)]
-        footer = (
-            [
-                f"left out (warm-up, first {WARM_UP_DAYS} days): "
-                + ", ".join(f"{n} {kind}" for kind, n in sorted(self.excluded.items()))
-            ]
-            if self.excluded
-            else []
-        )
+        footer = [
+            f"left out ({LEFT_OUT_REASONS[reason]}): "
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+            for reason, counts in sorted(self.excluded.items())
+        ]
         for kind in sorted(set(self.events) | set(self.points)):
             e = self.events.get(kind, Scores(0, 0, 0, 0))
             p = self.points.get(kind, Scores(0, 0, 0, 0))
@@ -126,7 +136,10 @@ class Evaluation:
                 "evaluated_at_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                 "matching": "same meter, same type, overlapping time spans",
                 "warm_up_days": WARM_UP_DAYS,
-                "left_out_in_warm_up": dict(sorted(self.excluded.items())),
+                "left_out": {
+                    reason: dict(sorted(counts.items()))
+                    for reason, counts in sorted(self.excluded.items())
+                },
                 "events": scores(self.events),
                 "points": scores(self.points),
             },
@@ -216,8 +229,8 @@ def score(
     return evaluation
 
 
-def _first_feature_date(lake: Lake) -> date | None:
-    """The first reading date of the features: the partition folders' names.
+def _feature_dates(lake: Lake) -> tuple[date | None, date | None]:
+    """The first and last reading dates of the features: the partition folders' names.
 
     Read from the lake's listing, not through the warehouse, whose views over
     an S3 lake need credentials this connection does not have.
@@ -227,7 +240,9 @@ def _first_feature_date(lake: Lake) -> date | None:
         for uri in lake.list(lake.anomaly_features_prefix())
         if "reading_date=" in uri
     }
-    return date.fromisoformat(min(dates)) if dates else None
+    if not dates:
+        return None, None
+    return date.fromisoformat(min(dates)), date.fromisoformat(max(dates))
 
 
 def evaluate(lake: Lake, warehouse: str) -> Evaluation:
@@ -257,46 +272,73 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
             raise EvaluationError(
                 f"no fct_anomalies in {warehouse}: run `wattlake transform` after `wattlake features`"
             )
-        first = _first_feature_date(lake)
+        first, last = _feature_dates(lake)
         kinds = ", ".join(f"'{kind}'" for kind in PROFILE_TYPES)
-        connection.sql(
-            f"""
-            create temp table scored_truth as
-            select
-                meter_id, anomaly_type,
-                start_utc::timestamp as start_utc, end_utc::timestamp as end_utc,
-                coalesce(
-                    anomaly_type in ({kinds})
-                    and start_utc::timestamp
-                    < ?::timestamp + interval {WARM_UP_DAYS} day,
-                    false
-                ) as in_warm_up
-            from truth_events
-            """,
-            params=[first],
+        shortest = ", ".join(
+            f"('{kind}', {hours[0]})" for kind, hours in DURATION_HOURS.items()
         )
         connection.sql(
             f"""
+            create temp table scored_truth as
+            with
+            events as (
+                select
+                    meter_id, anomaly_type,
+                    start_utc::timestamp as start_utc, end_utc::timestamp as end_utc
+                from truth_events
+            ),
+            shortest (anomaly_type, hours) as (values {shortest}),
+            data_end as (select ?::timestamp + interval 1 day as end_utc)
+            select
+                events.*,
+                case
+                    when
+                        events.anomaly_type in ({kinds})
+                        and events.start_utc < ?::timestamp + interval {WARM_UP_DAYS} day
+                        then 'warm_up'
+                    when
+                        events.end_utc > data_end.end_utc - interval 1 day
+                        and date_diff(
+                            'second', events.start_utc,
+                            least(events.end_utc, data_end.end_utc)
+                        ) < 3600 * shortest.hours
+                        then 'cut_off'
+                end as left_out
+            from events
+            cross join data_end
+            left join shortest on events.anomaly_type = shortest.anomaly_type
+            """,
+            params=[last, first],
+        )
+        # a detected event is left out with the true event it overlaps: the
+        # detector could not judge that time fairly, whatever it called it
+        connection.sql(
+            """
             create temp table scored_detected as
             select meter_id, anomaly_type, start_utc, end_utc
             from fct_anomalies as d
-            where d.anomaly_type not in ({kinds}) or not exists (
+            where not exists (
                 select 1 from scored_truth as t
-                where t.in_warm_up and t.meter_id = d.meter_id
+                where
+                    t.meter_id = d.meter_id
                     and t.start_utc < d.end_utc and d.start_utc < t.end_utc
+                    and (
+                        t.left_out = 'cut_off'
+                        or (t.left_out = 'warm_up' and d.anomaly_type in ({kinds}))
+                    )
             )
-            """
+            """.replace("{kinds}", kinds)
         )
         evaluation = score(
             connection,
             "scored_detected",
-            "(select * exclude (in_warm_up) from scored_truth where not in_warm_up)",
+            "(select * exclude (left_out) from scored_truth where left_out is null)",
         )
-        evaluation.excluded = dict(
-            connection.sql(
-                "select anomaly_type, count(*) from scored_truth where in_warm_up group by 1"
-            ).fetchall()
-        )
+        for reason, kind, count in connection.sql(
+            "select left_out, anomaly_type, count(*) from scored_truth "
+            "where left_out is not null group by all"
+        ).fetchall():
+            evaluation.excluded.setdefault(reason, {})[kind] = count
     finally:
         connection.close()
     lake.write_bytes(lake.truth(REPORT_FILE), evaluation.to_json().encode())

@@ -1,5 +1,6 @@
 """Scoring detected anomalies against the truth: overlap matching per type."""
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -70,3 +71,80 @@ def test_points_are_meter_hours() -> None:
 def test_a_real_export_has_no_truth_to_evaluate(tmp_path: Path) -> None:
     with pytest.raises(EvaluationError, match="no ground truth"):
         evaluate(Lake(str(tmp_path / "lake")), str(tmp_path / "w.duckdb"))
+
+
+def _truth_parquet(rows) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meter, kind, start, end = zip(*rows, strict=True)
+    table = pa.table(
+        {
+            "meter_id": list(meter),
+            "anomaly_type": list(kind),
+            "start_utc": pa.array(
+                [datetime.fromisoformat(s) for s in start], pa.timestamp("us", tz="UTC")
+            ),
+            "end_utc": pa.array(
+                [datetime.fromisoformat(e) for e in end], pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def test_warm_up_and_cut_off_events_are_left_out_with_what_overlaps_them(
+    tmp_path: Path,
+) -> None:
+    """Features for 2025-03-01..2025-04-30: warm-up until 03-15, data ends 05-01."""
+    lake = Lake(str(tmp_path / "lake"))
+    for day in ("2025-03-01", "2025-04-30"):
+        lake.write_bytes(
+            f"{lake.anomaly_features_prefix()}/reading_date={day}/p.parquet", b""
+        )
+    truth = [
+        # in the warm-up: a drift needs history (left out, with its detection)
+        ("m1", "drift", "2025-03-05 00:00", "2025-03-12 00:00"),
+        # judged: a night load inside the data
+        ("m2", "night_load", "2025-04-01 00:00", "2025-04-08 00:00"),
+        # cut off: 2 days of a night load (shortest 5) at the end (left out)
+        ("m3", "night_load", "2025-04-29 00:00", "2025-05-01 00:00"),
+        # at the end but longer than a level shift's shortest (14 days): judged
+        ("m4", "level_shift", "2025-04-10 00:00", "2025-05-01 00:00"),
+        # a stuck run (shortest 12 h) cut to 6 h: left out; a spike is never warm-up
+        ("m5", "stuck", "2025-04-30 18:00", "2025-05-01 00:00"),
+        ("m6", "spike", "2025-03-02 10:00", "2025-03-02 10:15"),
+    ]
+    lake.write_bytes(lake.truth("anomalies.parquet"), _truth_parquet(truth))
+    warehouse = str(tmp_path / "w.duckdb")
+    with duckdb.connect(warehouse) as connection:
+        relation(
+            connection,
+            "fct_anomalies",
+            [
+                ("m1", "level_shift", "2025-03-06 00:00", "2025-03-10 00:00"),
+                ("m2", "night_load", "2025-04-02 00:00", "2025-04-06 00:00"),
+                ("m3", "night_load", "2025-04-29 00:00", "2025-05-01 00:00"),
+                ("m3", "level_shift", "2025-04-30 00:00", "2025-05-01 00:00"),
+                ("m5", "stuck", "2025-04-30 18:00", "2025-05-01 00:00"),
+                ("m6", "spike", "2025-03-02 10:00", "2025-03-02 11:00"),
+                ("m7", "dip", "2025-04-20 08:00", "2025-04-20 10:00"),
+            ],
+        )
+    result = evaluate(lake, warehouse)
+    assert result.excluded == {
+        "warm_up": {"drift": 1},
+        "cut_off": {"night_load": 1, "stuck": 1},
+    }
+    assert result.events["night_load"] == Scores(1, 1, 1, 1)
+    assert result.events["level_shift"] == Scores(1, 0, 0, 0)
+    assert result.events["spike"] == Scores(1, 1, 1, 1)
+    assert result.events["dip"] == Scores(0, 1, 0, 0)
+    assert "drift" not in result.events and "stuck" not in result.events
+    report = lake.read_bytes(lake.truth("evaluation.json")).decode()
+    assert '"cut_off": {\n      "night_load": 1' in report
+    assert any("cut off by the end of the data" in line for line in result.table())
