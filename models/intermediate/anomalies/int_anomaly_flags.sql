@@ -20,6 +20,12 @@
                   home's own day-to-day spread (a z-score). A home's single
                   days swing too much to judge alone; a lasting change
                   shows in the fortnight.
+      home_night_load
+                  homes only: the night's base load (its smallest interval,
+                  00:00-06:00 local) is far above its mean over the 28
+                  nights before. Something left on adds a steady load that
+                  lifts the base; a home's ordinary night swings (a late
+                  film, a dishwasher) move its sum, not its base.
     The day rules skip a day a meter fault explains (zeros, a repeated
     value). level_change and night_load skip homes and public holidays (a
     closed office is not an anomaly), and level_change skips days its peers
@@ -198,6 +204,23 @@ days as (
                 else 0
             end
         ) as meter_fault_hours,
+        -- the night's base load: its smallest interval, and how many of its
+        -- hours are whole (a home's night-load rule)
+        min(
+            case
+                when extract(hour from features.hour_start_local) < 6
+                    then features.min_interval_kwh
+            end
+        ) as night_min_interval_kwh,
+        sum(
+            case
+                when
+                    extract(hour from features.hour_start_local) < 6
+                    and features.minutes_reported = 60
+                    then 1
+                else 0
+            end
+        ) as night_whole_hours,
         -- the night the features judge: 00:00-06:00 local
         sum(
             case
@@ -251,7 +274,16 @@ day_flags as (
     where days.site_type <> 'home' and not calendar.is_public_holiday
 ),
 
--- homes: the last 14 whole days against the 28 before them
+-- homes: the last 14 whole days against the 28 before them; the night's
+-- base load against the nights before
+{%- set usable_night_base -%}
+    case
+        when
+            days.night_whole_hours >= {{ rules['home_night_min_hours'] }}
+            and days.meter_fault_hours = 0
+            then days.night_min_interval_kwh
+    end
+{%- endset %}
 home_windows as (
     select
         days.*,
@@ -275,6 +307,16 @@ home_windows as (
             partition by days.meter_id order by days.local_date
             rows between 41 preceding and 14 preceding
         ) as usual_days,
+        -- the night base load of the nights before this one (whole,
+        -- fault-free nights only)
+        avg({{ usable_night_base }}) over (
+            partition by days.meter_id order by days.local_date
+            rows between 28 preceding and 1 preceding
+        ) as usual_night_min_interval_kwh,
+        count({{ usable_night_base }}) over (
+            partition by days.meter_id order by days.local_date
+            rows between 28 preceding and 1 preceding
+        ) as usual_nights,
         -- a meter that exports (a net meter with solar) at any time
         min(days.min_interval_kwh) over (
             partition by days.meter_id
@@ -335,6 +377,37 @@ home_flags as (
         )
 ),
 
+-- homes: something left on raises the night's base load (its smallest
+-- interval) far above the usual. A home's night use swings with a late film
+-- or a dishwasher; its base load (the fridge, standby) does not.
+home_night_flags as (
+    select
+        home_windows.meter_id,
+        home_windows.site_id,
+        home_windows.site_type,
+        home_windows.area_id,
+        'home_night_load' as anomaly_type,
+        'day' as period_grain,
+        {{ wattlake.periods_since_2000('home_windows.local_date', 'day') }}
+            as period_index,
+        home_windows.first_hour_utc as period_start_utc,
+        {{ dbt.dateadd('hour', 1, 'home_windows.last_hour_utc') }} as period_end_utc,
+        home_windows.night_kwh as observed_kwh,
+        home_windows.expected_night_kwh as expected_kwh,
+        home_windows.night_min_interval_kwh
+        / home_windows.usual_night_min_interval_kwh as score
+    from home_windows
+    where
+        home_windows.night_whole_hours >= {{ rules['home_night_min_hours'] }}
+        and home_windows.meter_fault_hours = 0
+        and home_windows.usual_nights >= {{ rules['home_night_usual_min_nights'] }}
+        and home_windows.lowest_interval_kwh >= 0
+        and home_windows.usual_night_min_interval_kwh > 0
+        and home_windows.night_min_interval_kwh
+        >= {{ rules['home_night_base_ratio'] }}
+        * home_windows.usual_night_min_interval_kwh
+),
+
 final as (
     select
         hour_flags.meter_id,
@@ -378,6 +451,8 @@ final as (
     where day_flags.anomaly_type is not null
     union all
     select * from home_flags
+    union all
+    select * from home_night_flags
     union all
     select * from negative_flags
 )

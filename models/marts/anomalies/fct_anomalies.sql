@@ -8,7 +8,9 @@
     ratios is at least drift_slope_per_day) and lasts less than
     drift_max_days; otherwise a level shift. A home's run (home_level_change)
     is a level shift when it lasts home_shift_min_days: a shorter one cannot
-    be told from a home's ordinary weeks. -#}
+    be told from a home's ordinary weeks; a home's run of high night base
+    loads (home_night_load) is a night load when it holds
+    home_night_min_days nights. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
 
 with
@@ -101,6 +103,7 @@ classified as (
         shaped.*,
         case
             when shaped.flag_type = 'home_level_change' then 'level_shift'
+            when shaped.flag_type = 'home_night_load' then 'night_load'
             when shaped.flag_type <> 'level_change' then shaped.flag_type
             -- above expected and still rising across the run
             when
@@ -164,7 +167,14 @@ kept as (
                 then
                     spaced.period_count >= {{ rules['dip_min_hours'] }}
                     and spaced.period_count <= {{ rules['dip_max_hours'] }}
-            when 'night_load' then spaced.period_count >= {{ rules['night_min_days'] }}
+            when
+                'night_load'
+                then
+                    spaced.period_count >= {{ rules['night_min_days'] }}
+                    and (
+                        spaced.flag_type <> 'home_night_load'
+                        or spaced.period_count >= {{ rules['home_night_min_days'] }}
+                    )
             when
                 'level_shift'
                 then
