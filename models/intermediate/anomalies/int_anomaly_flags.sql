@@ -23,7 +23,10 @@
       home_night_load
                   homes only: the night's base load (its smallest interval,
                   00:00-06:00 local) is far above its mean over the 28
-                  nights before. Something left on adds a steady load that
+                  nights before, by a share of the home's mean interval
+                  (a cool summer night that starts the heating lifts a
+                  small base by a large ratio, not by much energy).
+                  Something left on adds a steady load that
                   lifts the base; a home's ordinary night swings (a late
                   film, a dishwasher) move its sum, not its base.
     The day rules skip a day a meter fault explains (zeros, a repeated
@@ -204,6 +207,10 @@ days as (
                 else 0
             end
         ) as meter_fault_hours,
+        -- the day's mean interval kWh (a home's night-load rule measures a
+        -- rise of its night base against it)
+        sum(features.energy_kwh)
+        / nullif(sum(features.interval_count), 0) as mean_interval_kwh,
         -- the night's base load: its smallest interval, and how many of its
         -- hours are whole (a home's night-load rule)
         min(
@@ -317,6 +324,12 @@ home_windows as (
             partition by days.meter_id order by days.local_date
             rows between 28 preceding and 1 preceding
         ) as usual_nights,
+        avg(
+            case when days.meter_fault_hours = 0 then days.mean_interval_kwh end
+        ) over (
+            partition by days.meter_id order by days.local_date
+            rows between 28 preceding and 1 preceding
+        ) as usual_mean_interval_kwh,
         -- a meter that exports (a net meter with solar) at any time
         min(days.min_interval_kwh) over (
             partition by days.meter_id
@@ -406,6 +419,12 @@ home_night_flags as (
         and home_windows.night_min_interval_kwh
         >= {{ rules['home_night_base_ratio'] }}
         * home_windows.usual_night_min_interval_kwh
+        -- and by a load that matters: a share of the home's mean interval
+        -- (a cool night starting the heating lifts a summer base as much)
+        and home_windows.night_min_interval_kwh
+        - home_windows.usual_night_min_interval_kwh
+        >= {{ rules['home_night_excess_share'] }}
+        * home_windows.usual_mean_interval_kwh
 ),
 
 final as (

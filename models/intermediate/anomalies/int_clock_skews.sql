@@ -4,8 +4,8 @@
     with other values. Clean readings show the hole (the features' minutes
     per hour); the validated readings (every landed copy) show the doubles. Each hole of 30 or 60
     minutes on a meter is paired with the nearest run of conflicting doubles
-    of the same length on the same meter within skew_max_days; the event
-    spans both. A hole
+    of the same length on the same meter within skew_max_days, when that run
+    has no nearer such hole; the event spans both. A hole
     without doubles is a gap in the data, not a skew: it is left out. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
 
@@ -147,6 +147,14 @@ doubled_spans as (
     group by double_runs.meter_id, double_runs.run_number
 ),
 
+-- a hole and a run of doubles pair when each is the other's nearest: one
+-- clock jump, one jump back (two holes near one run of doubles make one
+-- skew, and the other hole is a gap)
+{%- set distance -%}
+    abs({{ dbt.datediff(
+        'holes.hole_start_utc', 'doubled_spans.doubles_start_utc', 'minute'
+    ) }})
+{%- endset %}
 paired as (
     select
         holes.*,
@@ -154,10 +162,12 @@ paired as (
         doubled_spans.doubles_end_utc,
         row_number() over (
             partition by holes.meter_id, holes.hole_start_utc
-            order by abs({{ dbt.datediff(
-                'holes.hole_start_utc', 'doubled_spans.doubles_start_utc', 'minute'
-            ) }})
-        ) as nearness
+            order by {{ distance }}, doubled_spans.doubles_start_utc
+        ) as nearness,
+        row_number() over (
+            partition by doubled_spans.meter_id, doubled_spans.doubles_start_utc
+            order by {{ distance }}, holes.hole_start_utc
+        ) as doubles_nearness
     from holes
     inner join doubled_spans
         on
@@ -193,7 +203,7 @@ final as (
             else -paired.missing_minutes
         end as skew_minutes
     from paired
-    where paired.nearness = 1
+    where paired.nearness = 1 and paired.doubles_nearness = 1
 )
 
 select * from final
