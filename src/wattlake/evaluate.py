@@ -313,7 +313,7 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
         # a detected event is left out with the true event it overlaps: the
         # detector could not judge that time fairly, whatever it called it
         connection.sql(
-            """
+            f"""
             create temp table scored_detected as
             select meter_id, anomaly_type, start_utc, end_utc
             from fct_anomalies as d
@@ -327,7 +327,7 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
                         or (t.left_out = 'warm_up' and d.anomaly_type in ({kinds}))
                     )
             )
-            """.replace("{kinds}", kinds)
+            """
         )
         evaluation = score(
             connection,

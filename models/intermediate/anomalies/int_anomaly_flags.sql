@@ -281,61 +281,70 @@ day_flags as (
     where days.site_type <> 'home' and not calendar.is_public_holiday
 ),
 
+-- homes: each night's base load when the night can be judged (enough whole
+-- hours, no meter fault)
+home_days as (
+    select
+        days.*,
+        case
+            when
+                days.night_whole_hours >= {{ rules['home_night_min_hours'] }}
+                and days.meter_fault_hours = 0
+                then days.night_min_interval_kwh
+        end as judged_night_min_interval_kwh
+    from days
+    where days.site_type = 'home'
+),
+
 -- homes: the last 14 whole days against the 28 before them; the night's
 -- base load against the nights before
-{%- set usable_night_base -%}
-    case
-        when
-            days.night_whole_hours >= {{ rules['home_night_min_hours'] }}
-            and days.meter_fault_hours = 0
-            then days.night_min_interval_kwh
-    end
+{%- set nights_before -%}
+    partition by home_days.meter_id order by home_days.local_date
+    rows between 28 preceding and 1 preceding
 {%- endset %}
 home_windows as (
     select
-        days.*,
-        avg(days.whole_day_kwh) over (
-            partition by days.meter_id order by days.local_date
+        home_days.*,
+        avg(home_days.whole_day_kwh) over (
+            partition by home_days.meter_id order by home_days.local_date
             rows between 13 preceding and current row
         ) as recent_day_kwh,
-        count(days.whole_day_kwh) over (
-            partition by days.meter_id order by days.local_date
+        count(home_days.whole_day_kwh) over (
+            partition by home_days.meter_id order by home_days.local_date
             rows between 13 preceding and current row
         ) as recent_days,
-        avg(days.whole_day_kwh) over (
-            partition by days.meter_id order by days.local_date
+        avg(home_days.whole_day_kwh) over (
+            partition by home_days.meter_id order by home_days.local_date
             rows between 41 preceding and 14 preceding
         ) as usual_day_kwh,
-        stddev_samp(days.whole_day_kwh) over (
-            partition by days.meter_id order by days.local_date
+        stddev_samp(home_days.whole_day_kwh) over (
+            partition by home_days.meter_id order by home_days.local_date
             rows between 41 preceding and 14 preceding
         ) as usual_day_spread_kwh,
-        count(days.whole_day_kwh) over (
-            partition by days.meter_id order by days.local_date
+        count(home_days.whole_day_kwh) over (
+            partition by home_days.meter_id order by home_days.local_date
             rows between 41 preceding and 14 preceding
         ) as usual_days,
         -- the night base load of the nights before this one (whole,
         -- fault-free nights only)
-        avg({{ usable_night_base }}) over (
-            partition by days.meter_id order by days.local_date
-            rows between 28 preceding and 1 preceding
+        avg(home_days.judged_night_min_interval_kwh) over (
+            {{ nights_before }}
         ) as usual_night_min_interval_kwh,
-        count({{ usable_night_base }}) over (
-            partition by days.meter_id order by days.local_date
-            rows between 28 preceding and 1 preceding
+        count(home_days.judged_night_min_interval_kwh) over (
+            {{ nights_before }}
         ) as usual_nights,
         avg(
-            case when days.meter_fault_hours = 0 then days.mean_interval_kwh end
+            case
+                when home_days.meter_fault_hours = 0 then home_days.mean_interval_kwh
+            end
         ) over (
-            partition by days.meter_id order by days.local_date
-            rows between 28 preceding and 1 preceding
+            {{ nights_before }}
         ) as usual_mean_interval_kwh,
         -- a meter that exports (a net meter with solar) at any time
-        min(days.min_interval_kwh) over (
-            partition by days.meter_id
+        min(home_days.min_interval_kwh) over (
+            partition by home_days.meter_id
         ) as lowest_interval_kwh
-    from days
-    where days.site_type = 'home'
+    from home_days
 ),
 
 home_scores as (
@@ -407,21 +416,19 @@ home_night_flags as (
         {{ dbt.dateadd('hour', 1, 'home_windows.last_hour_utc') }} as period_end_utc,
         home_windows.night_kwh as observed_kwh,
         home_windows.expected_night_kwh as expected_kwh,
-        home_windows.night_min_interval_kwh
+        home_windows.judged_night_min_interval_kwh
         / home_windows.usual_night_min_interval_kwh as score
     from home_windows
     where
-        home_windows.night_whole_hours >= {{ rules['home_night_min_hours'] }}
-        and home_windows.meter_fault_hours = 0
-        and home_windows.usual_nights >= {{ rules['home_night_usual_min_nights'] }}
+        home_windows.usual_nights >= {{ rules['home_night_usual_min_nights'] }}
         and home_windows.lowest_interval_kwh >= 0
         and home_windows.usual_night_min_interval_kwh > 0
-        and home_windows.night_min_interval_kwh
+        and home_windows.judged_night_min_interval_kwh
         >= {{ rules['home_night_base_ratio'] }}
         * home_windows.usual_night_min_interval_kwh
         -- and by a load that matters: a share of the home's mean interval
         -- (a cool night starting the heating lifts a summer base as much)
-        and home_windows.night_min_interval_kwh
+        and home_windows.judged_night_min_interval_kwh
         - home_windows.usual_night_min_interval_kwh
         >= {{ rules['home_night_excess_share'] }}
         * home_windows.usual_mean_interval_kwh

@@ -1,9 +1,12 @@
 """Scoring detected anomalies against the truth: overlap matching per type."""
 
+import io
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from wattlake.evaluate import EvaluationError, Scores, evaluate, score
@@ -74,11 +77,6 @@ def test_a_real_export_has_no_truth_to_evaluate(tmp_path: Path) -> None:
 
 
 def _truth_parquet(rows) -> bytes:
-    import io
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     meter, kind, start, end = zip(*rows, strict=True)
     table = pa.table(
         {
