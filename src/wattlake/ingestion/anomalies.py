@@ -11,6 +11,8 @@ in it and adds up the energy it changed. Events on one site never overlap.
 | stuck       | 12-72 hours of one repeated value (a flatline)         |
 | zero_run    | 2-48 hours of zeros (an outage or a failed meter)      |
 | drift       | 7-21 days creeping up to +40-100 % (a faulty machine)  |
+|             | (on a home: an appliance's load growing to 40-100 %    |
+|             | of the home's mean, added to every interval)           |
 | night_load  | 5-20 nights with extra load 22:00-06:00 (left on)      |
 | level_shift | 14-60 days at x1.4-1.8 or x0.4-0.65                    |
 | negative    | 2-24 hours of negative values from a faulty meter      |
@@ -20,6 +22,13 @@ Spikes and dips happen on sites with machines and steady loads, never on
 homes: a home's kettle, oven or car charger already does both every day, so
 neither a person nor a detector could tell such an event from normal use.
 Negative values only come from meters that are not net meters.
+
+On other sites a drift scales all use up, as a machine that dominates the
+load does as it wears. A home's load is its appliances, and scaling all of
+them up (the kettle, the oven, the car charger) is no fault a home can have:
+a failing appliance (a fridge whose compressor no longer stops, a heater
+whose thermostat sticks) adds a load of its own, day and night, growing as
+it fails. A home's drift is that added load.
 
 `excess_kwh` is what the event added to the meter's true energy (negative
 when it removed energy); a clock skew moves energy in time and adds none.
@@ -60,6 +69,7 @@ class AnomalyPlan:
     start_utc: np.ndarray  # datetime64[s]
     end_utc: np.ndarray  # datetime64[s], exclusive
     magnitude: np.ndarray  # type-specific, see apply_anomalies
+    added_load: np.ndarray  # bool: a drift that adds a growing load (a home's)
     excess_kwh: np.ndarray  # filled in day by day
     interval_count: np.ndarray
 
@@ -101,7 +111,8 @@ def plan_anomalies(
         "dip": np.flatnonzero(sites.site_type != "home"),
     }
     taken: dict[int, list[tuple[np.datetime64, np.datetime64]]] = {}
-    rows: list[tuple[int, str, np.datetime64, np.datetime64, float]] = []
+    rows: list[tuple[int, str, np.datetime64, np.datetime64, float, bool]] = []
+    is_home = sites.site_type == "home"
     mean_interval_kwh = sites.mean_kw * interval_minutes / 60.0
     for kind in ANOMALY_TYPES:
         count = rng.poisson(city.anomaly_rates[kind] * sites.count * years)
@@ -123,15 +134,11 @@ def plan_anomalies(
                 end = min(start + length * step, high)
                 if all(end <= s or start >= e for s, e in taken.get(site, [])):
                     taken.setdefault(site, []).append((start, end))
-                    rows.append(
-                        (
-                            site,
-                            kind,
-                            start,
-                            end,
-                            _magnitude(kind, rng, mean_interval_kwh[site]),
-                        )
-                    )
+                    magnitude = _magnitude(kind, rng, mean_interval_kwh[site])
+                    added = kind == "drift" and bool(is_home[site])
+                    if added:  # kWh added per interval at the end
+                        magnitude *= mean_interval_kwh[site]
+                    rows.append((site, kind, start, end, magnitude, added))
                     break
     rows.sort(key=lambda row: (row[2], row[0], row[1]))
     size = len(rows)
@@ -141,6 +148,7 @@ def plan_anomalies(
         start_utc=np.array([r[2] for r in rows], dtype="datetime64[s]"),
         end_utc=np.array([r[3] for r in rows], dtype="datetime64[s]"),
         magnitude=np.array([r[4] for r in rows], dtype=float),
+        added_load=np.array([r[5] for r in rows], dtype=bool),
         excess_kwh=np.zeros(size),
         interval_count=np.zeros(size, dtype=np.int64),
     )
@@ -207,7 +215,10 @@ def apply_anomalies(
                 / np.timedelta64(1, "s")
                 / duration
             )
-            energy[row, cells] *= 1.0 + magnitude * progress
+            if plan.added_load[event]:
+                energy[row, cells] += magnitude * progress
+            else:
+                energy[row, cells] *= 1.0 + magnitude * progress
         elif kind == "night_load":
             hours = clock.local_hour[cells]
             energy[row, cells] += np.where((hours >= 22) | (hours < 6), magnitude, 0.0)

@@ -241,6 +241,7 @@ def _simulate_day(day: date) -> _DayResult:
         world.plan.start_utc,
         world.plan.end_utc,
         world.plan.magnitude,
+        world.plan.added_load,
         np.zeros_like(world.plan.excess_kwh),
         np.zeros_like(world.plan.interval_count),
     )

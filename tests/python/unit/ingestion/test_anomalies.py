@@ -64,11 +64,13 @@ def test_the_excess_is_what_the_meter_shows_above_the_truth(runs) -> None:
 
 
 @pytest.mark.parametrize("kind", [k for k in ANOMALY_TYPES if k != "clock_skew"])
-def test_each_type_has_its_signature(runs, kind: str) -> None:
+def test_each_type_has_its_signature(runs, with_anomalies, kind: str) -> None:
     events, observed, expected = runs
+    site_type = truth(with_anomalies, "sites").set_index("site_id")["site_type"]
     chosen = events[events["anomaly_type"] == kind]
     assert len(chosen) > 0
     for _, event in chosen.iterrows():
+        is_home = site_type[event["site_id"]] == "home"
         got, base = (
             window(observed, event).to_numpy(),
             window(expected, event).to_numpy(),
@@ -82,6 +84,12 @@ def test_each_type_has_its_signature(runs, kind: str) -> None:
             assert np.unique(got).size == 1 and got[0] == pytest.approx(magnitude)
         elif kind == "zero_run":
             assert (got == 0).all()
+        elif kind == "drift" and is_home:
+            # a failing appliance: a load of its own, growing to the magnitude
+            # (kWh per interval), whatever the home does
+            extra = got - base
+            assert (np.diff(extra) > -2e-4).all() and extra[0] < extra[-1]
+            assert extra[-1] == pytest.approx(magnitude, rel=0.1, abs=2e-4)
         elif kind == "drift":
             ratio = got[base > 0.01] / base[base > 0.01]
             assert ratio[-1] > ratio[0] and (ratio >= 1 - 1e-3).all()
