@@ -28,7 +28,17 @@
                   small base by a large ratio, not by much energy).
                   Something left on adds a steady load that
                   lifts the base; a home's ordinary night swings (a late
-                  film, a dishwasher) move its sum, not its base.
+                  film, a dishwasher) move its sum, not its base. A night
+                  whose day's base rose as far is not a night load: the
+                  load runs all day (home_drift).
+      home_drift
+                  homes only: the base load by day (the smallest interval
+                  08:00-20:00 local) and by night (00:00-06:00) are both far
+                  above their means over the 28 days before, and the whole
+                  day's base rose by a share of the home's mean interval: a
+                  failing appliance adds a load of its own, day and night.
+                  Such days count as neither a night load nor a level
+                  change.
     The day rules skip a day a meter fault explains (zeros, a repeated
     value). level_change and night_load skip homes and public holidays (a
     closed office is not an anomaly), and level_change skips days its peers
@@ -211,6 +221,8 @@ days as (
         -- rise of its night base against it)
         sum(features.energy_kwh)
         / nullif(sum(features.interval_count), 0) as mean_interval_kwh,
+        sum(features.interval_count) as interval_count,
+        sum(features.minutes_reported) as minutes_reported,
         -- the night's base load: its smallest interval, and how many of its
         -- hours are whole (a home's night-load rule)
         min(
@@ -228,6 +240,22 @@ days as (
                 else 0
             end
         ) as night_whole_hours,
+        -- the base load by day: the smallest interval 08:00-20:00 local
+        min(
+            case
+                when extract(hour from features.hour_start_local) between 8 and 19
+                    then features.min_interval_kwh
+            end
+        ) as daytime_min_interval_kwh,
+        sum(
+            case
+                when
+                    extract(hour from features.hour_start_local) between 8 and 19
+                    and features.minutes_reported = 60
+                    then 1
+                else 0
+            end
+        ) as daytime_whole_hours,
         -- the night the features judge: 00:00-06:00 local
         sum(
             case
@@ -281,8 +309,8 @@ day_flags as (
     where days.site_type <> 'home' and not calendar.is_public_holiday
 ),
 
--- homes: each night's base load when the night can be judged (enough whole
--- hours, no meter fault)
+-- homes: each night's and each day's base load when it can be judged
+-- (enough whole hours, no meter fault)
 home_days as (
     select
         days.*,
@@ -291,14 +319,26 @@ home_days as (
                 days.night_whole_hours >= {{ rules['home_night_min_hours'] }}
                 and days.meter_fault_hours = 0
                 then days.night_min_interval_kwh
-        end as judged_night_min_interval_kwh
+        end as judged_night_min_interval_kwh,
+        case
+            when
+                days.daytime_whole_hours >= {{ rules['home_daytime_min_hours'] }}
+                and days.meter_fault_hours = 0
+                then days.daytime_min_interval_kwh
+        end as judged_daytime_min_interval_kwh,
+        case
+            when
+                days.minutes_reported >= 60 * {{ rules['whole_day_hours'] }}
+                and days.meter_fault_hours = 0
+                then days.min_interval_kwh
+        end as judged_min_interval_kwh
     from days
     where days.site_type = 'home'
 ),
 
 -- homes: the last 14 whole days against the 28 before them; the night's
--- base load against the nights before
-{%- set nights_before -%}
+-- and the day's base load against the 28 days before
+{%- set days_before -%}
     partition by home_days.meter_id order by home_days.local_date
     rows between 28 preceding and 1 preceding
 {%- endset %}
@@ -325,20 +365,29 @@ home_windows as (
             partition by home_days.meter_id order by home_days.local_date
             rows between 41 preceding and 14 preceding
         ) as usual_days,
-        -- the night base load of the nights before this one (whole,
-        -- fault-free nights only)
+        -- the night and day base loads of the days before this one
+        -- (judged ones only)
         avg(home_days.judged_night_min_interval_kwh) over (
-            {{ nights_before }}
+            {{ days_before }}
         ) as usual_night_min_interval_kwh,
         count(home_days.judged_night_min_interval_kwh) over (
-            {{ nights_before }}
+            {{ days_before }}
         ) as usual_nights,
+        avg(home_days.judged_daytime_min_interval_kwh) over (
+            {{ days_before }}
+        ) as usual_daytime_min_interval_kwh,
+        avg(home_days.judged_min_interval_kwh) over (
+            {{ days_before }}
+        ) as usual_min_interval_kwh,
+        count(home_days.judged_min_interval_kwh) over (
+            {{ days_before }}
+        ) as usual_base_days,
         avg(
             case
                 when home_days.meter_fault_hours = 0 then home_days.mean_interval_kwh
             end
         ) over (
-            {{ nights_before }}
+            {{ days_before }}
         ) as usual_mean_interval_kwh,
         -- a meter that exports (a net meter with solar) at any time
         min(home_days.min_interval_kwh) over (
@@ -347,25 +396,51 @@ home_windows as (
     from home_days
 ),
 
-home_scores as (
+-- homes: the base load far above the days before both by day and by night
+-- (a load that runs all day), and the whole day's base risen by a load that
+-- matters (a share of the home's mean interval)
+home_bases as (
     select
         home_windows.*,
-        home_windows.recent_day_kwh
-        / nullif(home_windows.usual_day_kwh, 0) as home_ratio,
-        (home_windows.recent_day_kwh - home_windows.usual_day_kwh)
+        coalesce(
+            home_windows.usual_base_days >= {{ rules['home_drift_usual_min_days'] }}
+            and home_windows.lowest_interval_kwh >= 0
+            and home_windows.usual_daytime_min_interval_kwh > 0
+            and home_windows.usual_night_min_interval_kwh > 0
+            and home_windows.judged_daytime_min_interval_kwh
+            >= {{ rules['home_drift_base_ratio'] }}
+            * home_windows.usual_daytime_min_interval_kwh
+            and home_windows.judged_night_min_interval_kwh
+            >= {{ rules['home_drift_base_ratio'] }}
+            * home_windows.usual_night_min_interval_kwh
+            and home_windows.judged_min_interval_kwh
+            - home_windows.usual_min_interval_kwh
+            >= {{ rules['home_drift_excess_share'] }}
+            * home_windows.usual_mean_interval_kwh,
+            false
+        ) as is_base_raised
+    from home_windows
+),
+
+home_scores as (
+    select
+        home_bases.*,
+        home_bases.recent_day_kwh
+        / nullif(home_bases.usual_day_kwh, 0) as home_ratio,
+        (home_bases.recent_day_kwh - home_bases.usual_day_kwh)
         / nullif(
-            home_windows.usual_day_spread_kwh
-            / sqrt(cast(home_windows.recent_days as {{ wattlake.type_double() }})),
+            home_bases.usual_day_spread_kwh
+            / sqrt(cast(home_bases.recent_days as {{ wattlake.type_double() }})),
             0
         ) as home_zscore
-    from home_windows
+    from home_bases
     -- enough days on both sides, and a home that never exports: a net
     -- meter's day is use minus the sun's yield, no measure of its use
     where
-        home_windows.recent_days >= {{ rules['home_recent_min_days'] }}
-        and home_windows.usual_days >= {{ rules['home_usual_min_days'] }}
-        and home_windows.lowest_interval_kwh >= 0
-        and home_windows.usual_day_kwh > 0
+        home_bases.recent_days >= {{ rules['home_recent_min_days'] }}
+        and home_bases.usual_days >= {{ rules['home_usual_min_days'] }}
+        and home_bases.lowest_interval_kwh >= 0
+        and home_bases.usual_day_kwh > 0
 ),
 
 home_flags as (
@@ -386,6 +461,7 @@ home_flags as (
     from home_scores
     where
         home_scores.meter_fault_hours = 0
+        and not home_scores.is_base_raised
         and not coalesce({{ night_explains | replace('days.', 'home_scores.') }}, false)
         and (
             (
@@ -404,34 +480,59 @@ home_flags as (
 -- or a dishwasher; its base load (the fridge, standby) does not.
 home_night_flags as (
     select
-        home_windows.meter_id,
-        home_windows.site_id,
-        home_windows.site_type,
-        home_windows.area_id,
+        home_bases.meter_id,
+        home_bases.site_id,
+        home_bases.site_type,
+        home_bases.area_id,
         'home_night_load' as anomaly_type,
         'day' as period_grain,
-        {{ wattlake.periods_since_2000('home_windows.local_date', 'day') }}
+        {{ wattlake.periods_since_2000('home_bases.local_date', 'day') }}
             as period_index,
-        home_windows.first_hour_utc as period_start_utc,
-        {{ dbt.dateadd('hour', 1, 'home_windows.last_hour_utc') }} as period_end_utc,
-        home_windows.night_kwh as observed_kwh,
-        home_windows.expected_night_kwh as expected_kwh,
-        home_windows.judged_night_min_interval_kwh
-        / home_windows.usual_night_min_interval_kwh as score
-    from home_windows
+        home_bases.first_hour_utc as period_start_utc,
+        {{ dbt.dateadd('hour', 1, 'home_bases.last_hour_utc') }} as period_end_utc,
+        home_bases.night_kwh as observed_kwh,
+        home_bases.expected_night_kwh as expected_kwh,
+        home_bases.judged_night_min_interval_kwh
+        / home_bases.usual_night_min_interval_kwh as score
+    from home_bases
     where
-        home_windows.usual_nights >= {{ rules['home_night_usual_min_nights'] }}
-        and home_windows.lowest_interval_kwh >= 0
-        and home_windows.usual_night_min_interval_kwh > 0
-        and home_windows.judged_night_min_interval_kwh
+        home_bases.usual_nights >= {{ rules['home_night_usual_min_nights'] }}
+        and home_bases.lowest_interval_kwh >= 0
+        and home_bases.usual_night_min_interval_kwh > 0
+        and home_bases.judged_night_min_interval_kwh
         >= {{ rules['home_night_base_ratio'] }}
-        * home_windows.usual_night_min_interval_kwh
+        * home_bases.usual_night_min_interval_kwh
         -- and by a load that matters: a share of the home's mean interval
         -- (a cool night starting the heating lifts a summer base as much)
-        and home_windows.judged_night_min_interval_kwh
-        - home_windows.usual_night_min_interval_kwh
+        and home_bases.judged_night_min_interval_kwh
+        - home_bases.usual_night_min_interval_kwh
         >= {{ rules['home_night_excess_share'] }}
-        * home_windows.usual_mean_interval_kwh
+        * home_bases.usual_mean_interval_kwh
+        and not home_bases.is_base_raised
+),
+
+-- homes: a failing appliance adds a load of its own, day and night (the
+-- excess is the whole day's base rise over the day's intervals)
+home_drift_flags as (
+    select
+        home_bases.meter_id,
+        home_bases.site_id,
+        home_bases.site_type,
+        home_bases.area_id,
+        'home_drift' as anomaly_type,
+        'day' as period_grain,
+        {{ wattlake.periods_since_2000('home_bases.local_date', 'day') }}
+            as period_index,
+        home_bases.first_hour_utc as period_start_utc,
+        {{ dbt.dateadd('hour', 1, 'home_bases.last_hour_utc') }} as period_end_utc,
+        home_bases.day_kwh as observed_kwh,
+        home_bases.day_kwh
+        - (home_bases.judged_min_interval_kwh - home_bases.usual_min_interval_kwh)
+        * home_bases.interval_count as expected_kwh,
+        home_bases.judged_min_interval_kwh
+        / home_bases.usual_min_interval_kwh as score
+    from home_bases
+    where home_bases.is_base_raised
 ),
 
 final as (
@@ -479,6 +580,8 @@ final as (
     select * from home_flags
     union all
     select * from home_night_flags
+    union all
+    select * from home_drift_flags
     union all
     select * from negative_flags
 )

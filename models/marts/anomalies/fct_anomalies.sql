@@ -10,7 +10,8 @@
     is a level shift when it lasts home_shift_min_days: a shorter one cannot
     be told from a home's ordinary weeks; a home's run of high night base
     loads (home_night_load) is a night load when it holds
-    home_night_min_days nights. -#}
+    home_night_min_days nights; its run of days with a raised base by day
+    and night (home_drift: a failing appliance) is a drift. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
 
 with
@@ -104,6 +105,7 @@ classified as (
         case
             when shaped.flag_type = 'home_level_change' then 'level_shift'
             when shaped.flag_type = 'home_night_load' then 'night_load'
+            when shaped.flag_type = 'home_drift' then 'drift'
             when shaped.flag_type <> 'level_change' then shaped.flag_type
             -- above expected and still rising across the run
             when
