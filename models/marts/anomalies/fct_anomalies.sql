@@ -372,8 +372,19 @@ final as (
                     || ' nights: something left on'
             when 'drift'
                 then
-                    'Usage crept up to ' || measured.max_percent_text
-                    || ' % of expected over ' || measured.periods_text || ' days'
+                    case
+                        -- a home's drift is judged on its base load (home_drift)
+                        when measured.site_type = 'home'
+                            then
+                                'The base load crept up to '
+                                || measured.max_percent_text
+                                || ' % of the usual over ' || measured.periods_text
+                                || ' days, day and night: an appliance failing'
+                        else
+                            'Usage crept up to ' || measured.max_percent_text
+                            || ' % of expected over ' || measured.periods_text
+                            || ' days'
+                    end
             when 'level_shift'
                 then
                     'Usage at ' || measured.percent_text
