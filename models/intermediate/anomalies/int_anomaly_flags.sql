@@ -203,12 +203,9 @@ days as (
         max(features.peer_day_ratio) as peer_day_ratio,
         max(features.peer_site_count) as peer_site_count,
         min(features.min_interval_kwh) as min_interval_kwh,
-        -- the day's kWh when it is a whole day (readings cover enough of it)
-        case
-            when
-                sum(features.minutes_reported) >= 60 * {{ rules['whole_day_hours'] }}
-                then max(features.day_kwh)
-        end as whole_day_kwh,
+        -- a whole day: its readings cover enough of it
+        sum(features.minutes_reported)
+        >= 60 * {{ rules['whole_day_hours'] }} as is_whole_day,
         -- hours a meter fault explains (zeros, a repeated value)
         sum(
             case
@@ -222,7 +219,6 @@ days as (
         sum(features.energy_kwh)
         / nullif(sum(features.interval_count), 0) as mean_interval_kwh,
         sum(features.interval_count) as interval_count,
-        sum(features.minutes_reported) as minutes_reported,
         -- the night's base load: its smallest interval, and how many of its
         -- hours are whole (a home's night-load rule)
         min(
@@ -309,11 +305,12 @@ day_flags as (
     where days.site_type <> 'home' and not calendar.is_public_holiday
 ),
 
--- homes: each night's and each day's base load when it can be judged
--- (enough whole hours, no meter fault)
+-- homes: the day's kWh when it is a whole day; each night's and each day's
+-- base load when it can be judged (enough whole hours, no meter fault)
 home_days as (
     select
         days.*,
+        case when days.is_whole_day then days.day_kwh end as whole_day_kwh,
         case
             when
                 days.night_whole_hours >= {{ rules['home_night_min_hours'] }}
@@ -328,7 +325,7 @@ home_days as (
         end as judged_daytime_min_interval_kwh,
         case
             when
-                days.minutes_reported >= 60 * {{ rules['whole_day_hours'] }}
+                days.is_whole_day
                 and days.meter_fault_hours = 0
                 then days.min_interval_kwh
         end as judged_min_interval_kwh

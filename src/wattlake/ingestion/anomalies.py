@@ -134,10 +134,8 @@ def plan_anomalies(
                 end = min(start + length * step, high)
                 if all(end <= s or start >= e for s, e in taken.get(site, [])):
                     taken.setdefault(site, []).append((start, end))
-                    magnitude = _magnitude(kind, rng, mean_interval_kwh[site])
                     added = kind == "drift" and bool(is_home[site])
-                    if added:  # kWh added per interval at the end
-                        magnitude *= mean_interval_kwh[site]
+                    magnitude = _magnitude(kind, rng, mean_interval_kwh[site], added)
                     rows.append((site, kind, start, end, magnitude, added))
                     break
     rows.sort(key=lambda row: (row[2], row[0], row[1]))
@@ -154,7 +152,9 @@ def plan_anomalies(
     )
 
 
-def _magnitude(kind: str, rng: np.random.Generator, mean_interval_kwh: float) -> float:
+def _magnitude(
+    kind: str, rng: np.random.Generator, mean_interval_kwh: float, added_load: bool
+) -> float:
     if kind == "spike":
         return rng.uniform(6.0, 14.0) * mean_interval_kwh  # kWh added per interval
     if kind == "dip":
@@ -162,7 +162,9 @@ def _magnitude(kind: str, rng: np.random.Generator, mean_interval_kwh: float) ->
     if kind == "stuck":
         return round(rng.uniform(0.5, 1.5) * mean_interval_kwh, 4)  # the repeated kWh
     if kind == "drift":
-        return rng.uniform(0.4, 1.0)  # extra share reached at the end
+        share = rng.uniform(0.4, 1.0)  # extra share reached at the end
+        # a home's: the kWh its failing appliance adds per interval at the end
+        return share * mean_interval_kwh if added_load else share
     if kind == "night_load":
         return rng.uniform(0.5, 1.2) * mean_interval_kwh  # kWh added per night interval
     if kind == "level_shift":

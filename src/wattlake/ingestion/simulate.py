@@ -34,7 +34,7 @@ import logging
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -235,15 +235,10 @@ def _simulate_day(day: date) -> _DayResult:
     world = _WORLD
     assert world is not None, "simulate() sets the world before simulating days"
     sites, city, scale = world.sites, world.city, world.scale
-    plan = AnomalyPlan(
-        world.plan.site_index,
-        world.plan.anomaly_type,
-        world.plan.start_utc,
-        world.plan.end_utc,
-        world.plan.magnitude,
-        world.plan.added_load,
-        np.zeros_like(world.plan.excess_kwh),
-        np.zeros_like(world.plan.interval_count),
+    plan = replace(
+        world.plan,
+        excess_kwh=np.zeros_like(world.plan.excess_kwh),
+        interval_count=np.zeros_like(world.plan.interval_count),
     )
     faults = FaultLog()
     written = unchanged = readings = 0
