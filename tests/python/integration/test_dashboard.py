@@ -109,8 +109,11 @@ def servers(pipeline_run) -> Iterator[dict[str, str]]:
     logs = tmp / "dashboard-logs"
     logs.mkdir(exist_ok=True)
     try:
+        # One after the other: a port is picked only once the server before listens,
+        # so the kernel cannot hand the same free port to both.
         for view, flags in (("full", []), ("public", ["--public"])):
             port = _free_port()
+            assert all(not url.endswith(f":{port}") for url, _ in started.values())
             log = (logs / f"{view}.log").open("w")
             process = subprocess.Popen(
                 [WATTLAKE, "dashboard", "--port", str(port), *flags],
@@ -120,8 +123,8 @@ def servers(pipeline_run) -> Iterator[dict[str, str]]:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            started[view] = (f"http://127.0.0.1:{port}", process)
-        for view, (url, process) in started.items():
+            url = f"http://127.0.0.1:{port}"
+            started[view] = (url, process)
             try:
                 _wait_healthy(url, process)
             except AssertionError as exc:
