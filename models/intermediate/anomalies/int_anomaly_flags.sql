@@ -15,11 +15,13 @@
                   weekday's median); the event model tells a drift (a rise
                   across the run) from a level shift;
       home_level_change
-                  homes only: the mean of the last 14 whole days is far
-                  from the mean of the 28 before them, measured in the
-                  home's own day-to-day spread (a z-score). A home's single
-                  days swing too much to judge alone; a lasting change
-                  shows in the fortnight.
+                  homes only: each whole day's log kWh less the mean of
+                  the area's other homes that day (the weather and the
+                  calendar cancel out); the mean of the last 14 such days
+                  is a factor far from the mean of the 28 before them,
+                  measured in the home's own day-to-day spread over all 42
+                  days (a z-score). A home's single days swing too much to
+                  judge alone; a lasting change shows in the fortnight.
       home_night_load
                   homes only: the night's base load (its smallest interval,
                   00:00-06:00 local) is far above its mean over the 28
@@ -311,6 +313,19 @@ home_days as (
     select
         days.*,
         case when days.is_whole_day then days.day_kwh end as whole_day_kwh,
+        -- the log of a whole, fault-free day's kWh: a level shift multiplies
+        -- a home's use, and a home's days swing by a factor, not by kWh
+        case
+            when
+                days.is_whole_day
+                and days.meter_fault_hours = 0
+                and days.day_kwh > 0
+                then ln(days.day_kwh)
+        end as judged_day_log_kwh,
+        -- a meter that exports (a net meter with solar) at any time
+        min(days.min_interval_kwh) over (
+            partition by days.meter_id
+        ) as lowest_interval_kwh,
         case
             when
                 days.night_whole_hours >= {{ rules['home_night_min_hours'] }}
@@ -333,8 +348,42 @@ home_days as (
     where days.site_type = 'home'
 ),
 
--- homes: the last 14 whole days against the 28 before them; the night's
--- and the day's base load against the 28 days before
+-- homes: the other homes of the area that day (net meters left out), whose
+-- mean log kWh is what the weather and the calendar did to every home
+home_peer_days as (
+    select
+        home_days.area_id,
+        home_days.local_date,
+        sum(home_days.judged_day_log_kwh) as log_kwh_sum,
+        count(home_days.judged_day_log_kwh) as home_count
+    from home_days
+    where home_days.lowest_interval_kwh >= 0
+    group by home_days.area_id, home_days.local_date
+),
+
+-- homes: each judged day's log kWh less the mean of the area's other homes
+-- that day (with fewer than peer_min_sites of them, the day as it is)
+home_days_against_peers as (
+    select
+        home_days.*,
+        home_days.judged_day_log_kwh - case
+            when
+                home_peer_days.home_count - 1 >= {{ rules['peer_min_sites'] }}
+                and home_days.lowest_interval_kwh >= 0
+                then
+                    (home_peer_days.log_kwh_sum - home_days.judged_day_log_kwh)
+                    / (home_peer_days.home_count - 1)
+            else 0
+        end as day_log_kwh_against_peers
+    from home_days
+    left join home_peer_days
+        on
+            home_days.area_id = home_peer_days.area_id
+            and home_days.local_date = home_peer_days.local_date
+),
+
+-- homes: the last 14 days against the 28 before them, on the log kWh against
+-- the peers; the night's and the day's base load against the 28 days before
 {%- set days_before -%}
     partition by home_days.meter_id order by home_days.local_date
     rows between 28 preceding and 1 preceding
@@ -342,26 +391,32 @@ home_days as (
 home_windows as (
     select
         home_days.*,
-        avg(home_days.whole_day_kwh) over (
+        avg(home_days.day_log_kwh_against_peers) over (
             partition by home_days.meter_id order by home_days.local_date
             rows between 13 preceding and current row
-        ) as recent_day_kwh,
-        count(home_days.whole_day_kwh) over (
+        ) as recent_log_kwh,
+        count(home_days.day_log_kwh_against_peers) over (
             partition by home_days.meter_id order by home_days.local_date
             rows between 13 preceding and current row
         ) as recent_days,
+        avg(home_days.day_log_kwh_against_peers) over (
+            partition by home_days.meter_id order by home_days.local_date
+            rows between 41 preceding and 14 preceding
+        ) as usual_log_kwh,
+        count(home_days.day_log_kwh_against_peers) over (
+            partition by home_days.meter_id order by home_days.local_date
+            rows between 41 preceding and 14 preceding
+        ) as usual_days,
+        -- the home's own day-to-day spread, over all 42 days (both sides)
+        stddev_samp(home_days.day_log_kwh_against_peers) over (
+            partition by home_days.meter_id order by home_days.local_date
+            rows between 41 preceding and current row
+        ) as log_kwh_spread,
+        -- what the flags report as expected: the mean whole day before
         avg(home_days.whole_day_kwh) over (
             partition by home_days.meter_id order by home_days.local_date
             rows between 41 preceding and 14 preceding
         ) as usual_day_kwh,
-        stddev_samp(home_days.whole_day_kwh) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 41 preceding and 14 preceding
-        ) as usual_day_spread_kwh,
-        count(home_days.whole_day_kwh) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 41 preceding and 14 preceding
-        ) as usual_days,
         -- the night and day base loads of the days before this one
         -- (judged ones only)
         avg(home_days.judged_night_min_interval_kwh) over (
@@ -385,12 +440,8 @@ home_windows as (
             end
         ) over (
             {{ days_before }}
-        ) as usual_mean_interval_kwh,
-        -- a meter that exports (a net meter with solar) at any time
-        min(home_days.min_interval_kwh) over (
-            partition by home_days.meter_id
-        ) as lowest_interval_kwh
-    from home_days
+        ) as usual_mean_interval_kwh
+    from home_days_against_peers as home_days
 ),
 
 -- homes: the base load far above the days before both by day and by night
@@ -422,11 +473,11 @@ home_bases as (
 home_scores as (
     select
         home_bases.*,
-        home_bases.recent_day_kwh
-        / nullif(home_bases.usual_day_kwh, 0) as home_ratio,
-        (home_bases.recent_day_kwh - home_bases.usual_day_kwh)
+        -- the factor between the two geometric means, against the peers
+        exp(home_bases.recent_log_kwh - home_bases.usual_log_kwh) as home_ratio,
+        (home_bases.recent_log_kwh - home_bases.usual_log_kwh)
         / nullif(
-            home_bases.usual_day_spread_kwh
+            home_bases.log_kwh_spread
             / sqrt(cast(home_bases.recent_days as {{ wattlake.type_double() }})),
             0
         ) as home_zscore

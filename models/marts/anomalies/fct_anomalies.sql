@@ -7,7 +7,7 @@
     and keeps rising across its days (the least-squares slope of its day
     ratios is at least drift_slope_per_day) and lasts less than
     drift_max_days; otherwise a level shift. A home's run (home_level_change)
-    is a level shift when it lasts home_shift_min_days: a shorter one cannot
+    is a level shift when it spans home_shift_min_days: a shorter one cannot
     be told from a home's ordinary weeks; a home's run of high night base
     loads (home_night_load) is a night load when it holds
     home_night_min_days nights; its run of days with a raised base by day
