@@ -128,16 +128,27 @@ def stage_transform(
     from wattlake.transform import transform
 
     report = transform(settings, selector, extra)
+    return _transform_result(report, selector)
+
+
+def stage_unit_tests(settings: Settings) -> StageResult:
+    """Dbt's unit tests, on the warehouse as it is."""
+    from wattlake.transform import unit_tests
+
+    return _transform_result(unit_tests(settings), "unit tests")
+
+
+def _transform_result(report, label: str | None) -> StageResult:
     counts = (
         ", ".join(f"{k}={v}" for k, v in sorted(report.statuses.items()))
         or "nothing run"
     )
     marts = ""
-    if selector != "lake_clean":  # that step builds no marts: do not show older ones
+    if label != "lake_clean":  # that step builds no marts: do not show older ones
         marts = ", ".join(f"{t} {n:,} rows" for t, n in report.mart_rows.items())
     where = f" -> {report.warehouse}" + (f" ({marts})" if marts else "")
     return StageResult(
-        "transform" + (f" [{selector}]" if selector else ""),
+        "transform" + (f" [{label}]" if label else ""),
         f"dbt {counts}{where}",
         report.seconds,
     )
@@ -415,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument(
         "--selector", help="a selector of selectors.yml (lake_clean, marts)"
     )
+    transform.add_argument(
+        "--unit-tests",
+        action="store_true",
+        help="run dbt's unit tests (left out of every build) on the built warehouse",
+    )
     transform.add_argument("dbt_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     features = commands.add_parser(
         "features", help="Spark anomaly features: clean/ -> curated/"
@@ -570,6 +586,8 @@ def _single(args: argparse.Namespace, settings: Settings) -> StageResult:
     if args.command == "import":
         return stage_import(settings, args.export, args.mapping)
     if args.command == "transform":
+        if args.unit_tests:
+            return stage_unit_tests(settings)
         extra = [arg for arg in args.dbt_args if arg != "--"]
         return stage_transform(settings, args.selector, extra)
     if args.command == "features":

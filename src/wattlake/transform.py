@@ -150,15 +150,23 @@ def run_dbt(settings: Settings, args: list[str], check: bool = True) -> Transfor
     return report
 
 
+# dbt's unit tests check the models' logic on hand-made rows, not the data:
+# a build leaves them out (on Athena each one is a query) and `make test` runs
+# them once, with `wattlake transform --unit-tests`
+WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+UNIT_TESTS = ["test", "--select", "test_type:unit"]
+
+
 def transform(
     settings: Settings, selector: str | None = None, extra: list[str] | None = None
 ) -> TransformReport:
     """`dbt build` (optionally one selector of `selectors.yml`), then count mart rows.
 
+    Models, seeds, snapshots and data tests; not the unit tests (`unit_tests`).
     A local warehouse belongs to one lake: if it was built from another lake,
     it is rebuilt from scratch (`--full-refresh`) instead of mixing the two.
     """
-    args = ["build"]
+    args = ["build", *WITHOUT_UNIT_TESTS]
     if selector:
         args += ["--selector", selector]
     args += extra or []
@@ -181,6 +189,15 @@ def transform(
             **{**report.__dict__, "mart_rows": mart_row_counts(settings)}
         )
     return report
+
+
+def unit_tests(settings: Settings) -> TransformReport:
+    """Every dbt unit test (`unit_tests:` in the models' YAML).
+
+    They read the column types of the models they test from the warehouse:
+    run them on a built one.
+    """
+    return run_dbt(settings, UNIT_TESTS)
 
 
 def _warehouse_marker(settings: Settings) -> Path:

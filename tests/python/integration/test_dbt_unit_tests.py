@@ -1,0 +1,42 @@
+"""dbt's unit tests, run once on a built warehouse (every build leaves them out)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from pipeline import PROJECT_DIR, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def project_unit_tests() -> list[str]:
+    """The names of the `unit_tests:` entries in the models' YAML files."""
+    names = []
+    for path in sorted((PROJECT_DIR / "models").rglob("*.yml")):
+        document = yaml.safe_load(path.read_text()) or {}
+        names += [test["name"] for test in document.get("unit_tests", [])]
+    return names
+
+
+def test_every_unit_test_runs_once_and_passes(fixture_build: Path) -> None:
+    expected = project_unit_tests()
+    assert len(expected) >= 30, "the models' unit tests were not found"
+    completed = run_cli(["transform", "--unit-tests"], fixture_build)
+    summary = re.search(
+        r"transform \[unit tests\]: dbt (?P<counts>.*?) -> ", completed.stderr
+    )
+    assert summary, completed.stderr[-3000:]
+    assert summary["counts"] == f"pass={len(expected)}"
+
+
+def test_a_build_leaves_the_unit_tests_out(fixture_build: Path) -> None:
+    # a model with unit tests, rebuilt as it was (a view)
+    completed = run_cli(
+        ["transform", "--", "--select", "int_anomaly_flags"], fixture_build
+    )
+    started = re.findall(r" START (\w+)", completed.stdout)
+    assert started, completed.stdout[-3000:]
+    assert "unit_test" not in started
