@@ -82,8 +82,7 @@ lint: install compile
 	@# Style rules are for the sources; compiled SQL is checked for parsing and conventions.
 	@for target in $(CLOUD_TARGETS); do for branch in $(BRANCHES); do \
 		echo "    $$target ($$branch): $$(find target/$$target-$$branch/compiled/wattlake -name '*.sql' | wc -l) files"; \
-		$(BIN)/sqlfluff lint target/$$target-$$branch/compiled/wattlake/models \
-			target/$$target-$$branch/compiled/wattlake/tests \
+		$(BIN)/sqlfluff lint target/$$target-$$branch/compiled/wattlake \
 			--disregard-sqlfluffignores --dialect $$target --templater raw \
 			--exclude-rules layout,capitalisation,structure,references,ambiguous,aliasing; \
 	done; done
