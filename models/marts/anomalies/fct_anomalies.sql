@@ -11,7 +11,9 @@
     be told from a home's ordinary weeks; a home's run of high night base
     loads (home_night_load) is a night load when it holds
     home_night_min_days nights; its run of days with a raised base by day
-    and night (home_drift: a failing appliance) is a drift. -#}
+    and night (home_drift: a failing appliance) is a drift unless its base
+    ratios fall across the run (slope below home_drift_min_slope): a base
+    that stepped up, which the usual of the days before catches up with. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
 
 with
@@ -185,7 +187,17 @@ kept as (
                         spaced.flag_type <> 'home_level_change'
                         or spaced.span_days >= {{ rules['home_shift_min_days'] }}
                     )
-            when 'drift' then spaced.period_count >= {{ rules['drift_min_days'] }}
+            when
+                'drift'
+                then
+                    spaced.period_count >= {{ rules['drift_min_days'] }}
+                    -- a home's failing appliance keeps growing; a base that
+                    -- stepped up (heating on, a home back from a quieter
+                    -- spell) falls against a usual that catches up with it
+                    and (
+                        spaced.flag_type <> 'home_drift'
+                        or spaced.score_slope >= {{ rules['home_drift_min_slope'] }}
+                    )
             else true
         end
 ),
