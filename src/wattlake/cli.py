@@ -586,9 +586,14 @@ def _single(args: argparse.Namespace, settings: Settings) -> StageResult:
     if args.command == "import":
         return stage_import(settings, args.export, args.mapping)
     if args.command == "transform":
-        if args.unit_tests:
-            return stage_unit_tests(settings)
         extra = [arg for arg in args.dbt_args if arg != "--"]
+        if args.unit_tests:
+            if extra or args.selector:
+                raise ConfigError(
+                    "transform --unit-tests runs every dbt unit test: it takes no "
+                    f"--selector and no dbt arguments (got {' '.join(extra) or args.selector})"
+                )
+            return stage_unit_tests(settings)
         return stage_transform(settings, args.selector, extra)
     if args.command == "features":
         return stage_features(settings, args.start, args.end)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 from pipeline import PROJECT_DIR, run_cli
+
+from wattlake.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -40,3 +43,15 @@ def test_a_build_leaves_the_unit_tests_out(fixture_build: Path) -> None:
     started = re.findall(r" START (\w+)", completed.stdout)
     assert started, completed.stdout[-3000:]
     assert "unit_test" not in started
+
+
+def test_unit_tests_take_no_selection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    argv = ["--lake", str(tmp_path / "lake"), "transform", "--unit-tests"]
+    with caplog.at_level(logging.ERROR):
+        assert main([*argv, "--", "--select", "fct_anomalies"]) == 2
+    assert (
+        "it takes no --selector and no dbt arguments (got --select fct_anomalies)"
+        in (caplog.text)
+    )
