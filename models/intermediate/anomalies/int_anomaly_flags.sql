@@ -34,12 +34,17 @@
                   whose day's base rose as far is not a night load: the
                   load runs all day (home_drift).
       home_drift
-                  homes only: the base load by day (the smallest interval
-                  08:00-20:00 local) and by night (00:00-06:00) are both far
-                  above their means over the 28 days before, and the whole
-                  day's base rose by a share of the home's mean interval: a
-                  failing appliance adds a load of its own, day and night.
-                  Such days count as neither a night load nor a level
+                  homes only: the base load by night (the smallest interval
+                  00:00-06:00 local) and the whole day's are far above
+                  their means over the 28 days before, the base by day
+                  (08:00-20:00) rose by a good share as much, the whole
+                  day's base by a share of the home's mean interval, and
+                  over the last 7 days the home's mean interval rose by at
+                  most a few times its base: a failing appliance adds a
+                  load of its own, day and night, and the home's use rises
+                  by that load; a home that uses more of everything (a
+                  level shift) raises its mean by a multiple of its base's
+                  rise. Such days count as neither a night load nor a level
                   change.
     The day rules skip a day a meter fault explains (zeros, a repeated
     value). level_change and night_load skip homes and public holidays (a
@@ -444,30 +449,69 @@ home_windows as (
     from home_days_against_peers as home_days
 ),
 
--- homes: the base load far above the days before both by day and by night
--- (a load that runs all day), and the whole day's base risen by a load that
--- matters (a share of the home's mean interval)
+-- homes: over the last 7 days, how far the mean interval and the whole
+-- day's base rose above the days before (an added load raises both by as
+-- much; using more of everything raises the mean by a multiple)
+home_weeks as (
+    select
+        home_windows.*,
+        avg(
+            case
+                when home_windows.meter_fault_hours = 0
+                    then
+                        home_windows.mean_interval_kwh
+                        - home_windows.usual_mean_interval_kwh
+            end
+        ) over (
+            partition by home_windows.meter_id order by home_windows.local_date
+            rows between 6 preceding and current row
+        ) as week_mean_excess_kwh,
+        avg(
+            home_windows.judged_min_interval_kwh
+            - home_windows.usual_min_interval_kwh
+        ) over (
+            partition by home_windows.meter_id order by home_windows.local_date
+            rows between 6 preceding and current row
+        ) as week_base_excess_kwh
+    from home_windows
+),
+
+-- homes: the base load far above the days before by night and all day,
+-- risen by day as well (a load that runs all day) and by a load that
+-- matters (a share of the home's mean interval), with the home's mean
+-- risen by about as much (a load added, not more of everything)
 home_bases as (
     select
         home_windows.*,
         coalesce(
-            home_windows.usual_base_days >= {{ rules['home_drift_usual_min_days'] }}
+            home_windows.week_mean_excess_kwh
+            <= {{ rules['home_drift_mean_excess_ratio'] }}
+            * home_windows.week_base_excess_kwh
+            and home_windows.usual_base_days >= {{ rules['home_drift_usual_min_days'] }}
             and home_windows.lowest_interval_kwh >= 0
             and home_windows.usual_daytime_min_interval_kwh > 0
             and home_windows.usual_night_min_interval_kwh > 0
-            and home_windows.judged_daytime_min_interval_kwh
-            >= {{ rules['home_drift_base_ratio'] }}
-            * home_windows.usual_daytime_min_interval_kwh
+            and home_windows.usual_min_interval_kwh > 0
             and home_windows.judged_night_min_interval_kwh
             >= {{ rules['home_drift_base_ratio'] }}
             * home_windows.usual_night_min_interval_kwh
+            and home_windows.judged_min_interval_kwh
+            >= {{ rules['home_drift_base_ratio'] }}
+            * home_windows.usual_min_interval_kwh
+            and home_windows.judged_daytime_min_interval_kwh
+            - home_windows.usual_daytime_min_interval_kwh
+            >= {{ rules['home_drift_daytime_share'] }}
+            * (
+                home_windows.judged_night_min_interval_kwh
+                - home_windows.usual_night_min_interval_kwh
+            )
             and home_windows.judged_min_interval_kwh
             - home_windows.usual_min_interval_kwh
             >= {{ rules['home_drift_excess_share'] }}
             * home_windows.usual_mean_interval_kwh,
             false
         ) as is_base_raised
-    from home_windows
+    from home_weeks as home_windows
 ),
 
 home_scores as (
