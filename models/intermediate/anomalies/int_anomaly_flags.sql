@@ -32,7 +32,9 @@
                   lifts the base; a home's ordinary night swings (a late
                   film, a dishwasher) move its sum, not its base. A night
                   whose day's base rose as far is not a night load: the
-                  load runs all day (home_drift).
+                  load runs all day (a failing appliance, or a home using
+                  more of everything). Net meters are judged too: the sun
+                  does not shine on their nights.
       home_drift
                   homes only: the base load by night (the smallest interval
                   00:00-06:00 local) and the whole day's are far above
@@ -449,45 +451,16 @@ home_windows as (
     from home_days_against_peers as home_days
 ),
 
--- homes: over the last 7 days, how far the mean interval and the whole
--- day's base rose above the days before (an added load raises both by as
--- much; using more of everything raises the mean by a multiple)
+-- homes: the base load far above the days before by night and all day,
+-- risen by day as well (a load that runs all day, which no night load is)
+-- and by a load that matters (a share of the home's mean interval); and
+-- over the last 7 days, how far the mean interval and the whole day's base
+-- rose above the days before
 home_weeks as (
     select
         home_windows.*,
-        avg(
-            case
-                when home_windows.meter_fault_hours = 0
-                    then
-                        home_windows.mean_interval_kwh
-                        - home_windows.usual_mean_interval_kwh
-            end
-        ) over (
-            partition by home_windows.meter_id order by home_windows.local_date
-            rows between 6 preceding and current row
-        ) as week_mean_excess_kwh,
-        avg(
-            home_windows.judged_min_interval_kwh
-            - home_windows.usual_min_interval_kwh
-        ) over (
-            partition by home_windows.meter_id order by home_windows.local_date
-            rows between 6 preceding and current row
-        ) as week_base_excess_kwh
-    from home_windows
-),
-
--- homes: the base load far above the days before by night and all day,
--- risen by day as well (a load that runs all day) and by a load that
--- matters (a share of the home's mean interval), with the home's mean
--- risen by about as much (a load added, not more of everything)
-home_bases as (
-    select
-        home_windows.*,
         coalesce(
-            home_windows.week_mean_excess_kwh
-            <= {{ rules['home_drift_mean_excess_ratio'] }}
-            * home_windows.week_base_excess_kwh
-            and home_windows.usual_base_days >= {{ rules['home_drift_usual_min_days'] }}
+            home_windows.usual_base_days >= {{ rules['home_drift_usual_min_days'] }}
             and home_windows.lowest_interval_kwh >= 0
             and home_windows.usual_daytime_min_interval_kwh > 0
             and home_windows.usual_night_min_interval_kwh > 0
@@ -510,8 +483,42 @@ home_bases as (
             >= {{ rules['home_drift_excess_share'] }}
             * home_windows.usual_mean_interval_kwh,
             false
+        ) as is_day_base_raised,
+        avg(
+            case
+                when home_windows.meter_fault_hours = 0
+                    then
+                        home_windows.mean_interval_kwh
+                        - home_windows.usual_mean_interval_kwh
+            end
+        ) over (
+            partition by home_windows.meter_id order by home_windows.local_date
+            rows between 6 preceding and current row
+        ) as week_mean_excess_kwh,
+        avg(
+            home_windows.judged_min_interval_kwh
+            - home_windows.usual_min_interval_kwh
+        ) over (
+            partition by home_windows.meter_id order by home_windows.local_date
+            rows between 6 preceding and current row
+        ) as week_base_excess_kwh
+    from home_windows
+),
+
+-- homes: a failing appliance adds a load of its own: the base raised all
+-- day, and the home's mean risen by about as much over the last 7 days (a
+-- home using more of everything raises its mean by a multiple of its base)
+home_bases as (
+    select
+        home_weeks.*,
+        home_weeks.is_day_base_raised
+        and coalesce(
+            home_weeks.week_mean_excess_kwh
+            <= {{ rules['home_drift_mean_excess_ratio'] }}
+            * home_weeks.week_base_excess_kwh,
+            false
         ) as is_base_raised
-    from home_weeks as home_windows
+    from home_weeks
 ),
 
 home_scores as (
@@ -589,7 +596,6 @@ home_night_flags as (
     from home_bases
     where
         home_bases.usual_nights >= {{ rules['home_night_usual_min_nights'] }}
-        and home_bases.lowest_interval_kwh >= 0
         and home_bases.usual_night_min_interval_kwh > 0
         and home_bases.judged_night_min_interval_kwh
         >= {{ rules['home_night_base_ratio'] }}
@@ -600,7 +606,7 @@ home_night_flags as (
         - home_bases.usual_night_min_interval_kwh
         >= {{ rules['home_night_excess_share'] }}
         * home_bases.usual_mean_interval_kwh
-        and not home_bases.is_base_raised
+        and not home_bases.is_day_base_raised
 ),
 
 -- homes: a failing appliance adds a load of its own, day and night (the
