@@ -7,7 +7,10 @@
       spike       the hour's largest interval is far above the meter's mean
                   interval (not on homes: kettles and car chargers do that);
       dip         the hour is at or below a small share of its expected kWh
-                  (not on homes, whose hourly use swings that much);
+                  (not on homes, whose hourly use swings that much); on a
+                  public holiday or a day the site's peers all moved (a
+                  school term), of its expected kWh times the peers' day
+                  ratio (a holiday with no peers to tell is not judged);
       night_load  the night (00:00-06:00 local) is far above its expected kWh,
                   and most of the day's excess is at night;
       level_change
@@ -55,10 +58,21 @@
     Periods are indexed (hours or days since 2000-01-01) for the islands of
     fct_anomalies. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
-{#- the site's peers (same type and area) changed the same way that day -#}
-{%- set peers_shifted -%}
-    (features.peer_site_count >= {{ rules['peer_min_sites'] }}
-    and abs(features.peer_day_ratio - 1) >= {{ rules['peer_shift'] }})
+{#- what the calendar did to the site's expected hour that day: its peers'
+    day ratio on a public holiday or a day they all moved (a school term),
+    else nothing -#}
+{%- set calendar_factor -%}
+    case
+        when
+            features.peer_site_count >= {{ rules['peer_min_sites'] }}
+            and features.peer_day_ratio > 0
+            and (
+                calendar.is_public_holiday
+                or abs(features.peer_day_ratio - 1) >= {{ rules['peer_shift'] }}
+            )
+            then features.peer_day_ratio
+        else 1
+    end
 {%- endset %}
 {#- most of the day's excess is at night: the night rule, not a change of the day -#}
 {%- set night_explains -%}
@@ -148,14 +162,19 @@ hours as (
                 features.site_type <> 'home'
                 and features.max_interval_ratio >= {{ rules['spike_interval_ratio'] }}
                 then 'spike'
+            -- far below expected, even as the calendar moved the site's
+            -- peers that day (a holiday with no peers to tell is not judged)
             when
                 features.site_type <> 'home'
-                and not calendar.is_public_holiday
+                and (
+                    not calendar.is_public_holiday
+                    or features.peer_site_count >= {{ rules['peer_min_sites'] }}
+                )
                 and features.minutes_reported = 60
-                and not {{ peers_shifted }}
                 and features.expected_kwh > 0
                 and features.energy_kwh
                 <= {{ rules['dip_ratio'] }} * features.expected_kwh
+                * {{ calendar_factor }}
                 then 'dip'
         end as anomaly_type,
         case
