@@ -36,8 +36,8 @@
                   film, a dishwasher) move its sum, not its base. A night
                   whose day's base rose as far is not a night load: the
                   load runs all day (a failing appliance, or a home using
-                  more of everything). Net meters are judged too: the sun
-                  does not shine on their nights.
+                  more of everything). Net meters are not judged: before
+                  06:00 the summer sun already offsets their use.
       home_drift
                   homes only: the base load by night (the smallest interval
                   00:00-06:00 local) and the whole day's are far above
@@ -615,6 +615,7 @@ home_night_flags as (
     from home_bases
     where
         home_bases.usual_nights >= {{ rules['home_night_usual_min_nights'] }}
+        and home_bases.lowest_interval_kwh >= 0
         and home_bases.usual_night_min_interval_kwh > 0
         and home_bases.judged_night_min_interval_kwh
         >= {{ rules['home_night_base_ratio'] }}
