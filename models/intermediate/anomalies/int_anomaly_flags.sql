@@ -59,8 +59,8 @@
     fct_anomalies. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
 {#- what the calendar did to the site's expected hour that day: its peers'
-    day ratio on a public holiday or a day they all moved (a school term),
-    else nothing -#}
+    day ratio on a public holiday or a day they all moved (a school term);
+    null (not judged) on a holiday with no peers to tell; else nothing -#}
 {%- set calendar_factor -%}
     case
         when
@@ -71,8 +71,17 @@
                 or abs(features.peer_day_ratio - 1) >= {{ rules['peer_shift'] }}
             )
             then features.peer_day_ratio
+        when
+            calendar.is_public_holiday
+            and coalesce(features.peer_site_count, 0) < {{ rules['peer_min_sites'] }}
+            then null
         else 1
     end
+{%- endset %}
+{#- a home's last 7 days, this one included -#}
+{%- set last_7_days -%}
+    partition by home_windows.meter_id order by home_windows.local_date
+    rows between 6 preceding and current row
 {%- endset %}
 {#- most of the day's excess is at night: the night rule, not a change of the day -#}
 {%- set night_explains -%}
@@ -166,10 +175,6 @@ hours as (
             -- peers that day (a holiday with no peers to tell is not judged)
             when
                 features.site_type <> 'home'
-                and (
-                    not calendar.is_public_holiday
-                    or features.peer_site_count >= {{ rules['peer_min_sites'] }}
-                )
                 and features.minutes_reported = 60
                 and features.expected_kwh > 0
                 and features.energy_kwh
@@ -510,17 +515,11 @@ home_weeks as (
                         home_windows.mean_interval_kwh
                         - home_windows.usual_mean_interval_kwh
             end
-        ) over (
-            partition by home_windows.meter_id order by home_windows.local_date
-            rows between 6 preceding and current row
-        ) as week_mean_excess_kwh,
+        ) over ({{ last_7_days }}) as week_mean_excess_kwh,
         avg(
             home_windows.judged_min_interval_kwh
             - home_windows.usual_min_interval_kwh
-        ) over (
-            partition by home_windows.meter_id order by home_windows.local_date
-            rows between 6 preceding and current row
-        ) as week_base_excess_kwh
+        ) over ({{ last_7_days }}) as week_base_excess_kwh
     from home_windows
 ),
 
