@@ -203,37 +203,77 @@ kept as (
 ),
 
 -- a level shift that adapts into the expected profile (after about four
--- weeks) shows its end as a shift the other way: such a return, less than
--- level_shift_max_days after a shift's start, closes that shift
-shifts as (
+-- weeks) shows its end as a change the other way, for as many weeks as the
+-- profile takes to learn the old level again: a run of days the other way
+-- (a level shift, or on other sites a rise its weekdays show as a drift)
+-- less than level_shift_max_days after a shift's start is its return. The
+-- return is no event: the first one closes the shift.
+level_changes as (
     select
         kept.meter_id,
-        kept.event_number,
         kept.flag_type,
+        kept.event_number,
+        kept.anomaly_type,
         kept.start_utc,
-        kept.max_score > 1 as is_up,
-        lag(kept.max_score > 1) over (
-            partition by kept.meter_id order by kept.start_utc
-        ) as previous_is_up,
-        lag(kept.start_utc) over (
-            partition by kept.meter_id order by kept.start_utc
-        ) as previous_start_utc
+        kept.max_score > 1 as is_up
     from kept
-    where kept.anomaly_type = 'level_shift'
+    where kept.flag_type in ('level_change', 'home_level_change')
 ),
 
+-- the shifts that are no return themselves
+shifts as (
+    select level_changes.*
+    from level_changes
+    where
+        level_changes.anomaly_type = 'level_shift'
+        and not exists (
+            select 1
+            from level_changes as earlier
+            where
+                earlier.meter_id = level_changes.meter_id
+                and earlier.anomaly_type = 'level_shift'
+                and earlier.is_up <> level_changes.is_up
+                and earlier.start_utc < level_changes.start_utc
+                and {{ dbt.datediff(
+                    'earlier.start_utc', 'level_changes.start_utc', 'day'
+                ) }}
+                <= {{ rules['level_shift_max_days'] }}
+        )
+),
+
+-- each return, with the start of the latest shift it returns from
 returns as (
     select
-        shifts.meter_id,
-        shifts.event_number,
-        shifts.flag_type,
-        shifts.start_utc,
-        shifts.previous_start_utc
-    from shifts
-    where
-        shifts.is_up <> shifts.previous_is_up
-        and {{ dbt.datediff('shifts.previous_start_utc', 'shifts.start_utc', 'day') }}
-        <= {{ rules['level_shift_max_days'] }}
+        level_changes.meter_id,
+        level_changes.flag_type,
+        level_changes.event_number,
+        level_changes.start_utc,
+        max(shifts.start_utc) as shift_start_utc
+    from level_changes
+    inner join shifts
+        on
+            level_changes.meter_id = shifts.meter_id
+            and level_changes.is_up <> shifts.is_up
+            and level_changes.start_utc > shifts.start_utc
+            and {{ dbt.datediff(
+                'shifts.start_utc', 'level_changes.start_utc', 'day'
+            ) }}
+            <= {{ rules['level_shift_max_days'] }}
+    group by
+        level_changes.meter_id,
+        level_changes.flag_type,
+        level_changes.event_number,
+        level_changes.start_utc
+),
+
+-- a shift ends where its first return starts
+shift_ends as (
+    select
+        returns.meter_id,
+        returns.shift_start_utc,
+        min(returns.start_utc) as end_utc
+    from returns
+    group by returns.meter_id, returns.shift_start_utc
 ),
 
 closed as (
@@ -248,13 +288,13 @@ closed as (
         kept.observed_kwh,
         kept.expected_kwh,
         kept.max_score,
-        coalesce(returns.start_utc, kept.end_utc) as end_utc
+        coalesce(shift_ends.end_utc, kept.end_utc) as end_utc
     from kept
-    left join returns
+    left join shift_ends
         on
             kept.anomaly_type = 'level_shift'
-            and kept.meter_id = returns.meter_id
-            and kept.start_utc = returns.previous_start_utc
+            and kept.meter_id = shift_ends.meter_id
+            and kept.start_utc = shift_ends.shift_start_utc
     where not exists (
             select 1
             from returns as dropped
