@@ -13,7 +13,12 @@ median of the same hour over the previous weeks, which needs WARM_UP_DAYS of
 history. True events of those kinds (PROFILE_TYPES) that start before the
 first reading date + WARM_UP_DAYS are left out of the scores, with the
 detected events of those kinds that overlap them (whatever their true
-kind): the detector could not judge that time fairly.
+kind): the detector could not judge that time fairly. A level shift left out
+so is the level the meter's profile learned: its end, when use comes back,
+looks like a shift of its own until the profile learns the old level again.
+The detected events of those kinds that start within RETURN_DAYS after its
+end and match no judged true event are left out with it (the pipeline
+closes a shift it saw at its return; this one it never saw start).
 
 Cut off: the data's end cuts some events short. A true event of any kind
 that reaches the last reading date and lasts less, inside the data, than
@@ -42,6 +47,9 @@ from wattlake.storage import Lake
 TRUTH_FILE = "anomalies.parquet"
 PROFILE_TYPES = ("dip", "drift", "level_shift", "night_load")
 WARM_UP_DAYS = 14
+# after a left-out level shift ends, its return shows for up to half of the
+# profile's 8 weeks (the same hour's median turns after 4 of them)
+RETURN_DAYS = 28
 REPORT_FILE = "evaluation.json"
 LEFT_OUT_REASONS = {
     "warm_up": f"warm-up, first {WARM_UP_DAYS} days",
@@ -93,6 +101,8 @@ class Evaluation:
     points: dict[str, Scores] = field(default_factory=dict)
     # true events left out of the scores: {reason: {type: count}}
     excluded: dict[str, dict[str, int]] = field(default_factory=dict)
+    # detected events left out as the return of a warm-up level shift: {type: count}
+    returns_left_out: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def table(self) -> list[str]:
@@ -107,6 +117,14 @@ class Evaluation:
             + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
             for reason, counts in sorted(self.excluded.items())
         ]
+        if self.returns_left_out:
+            footer.append(
+                f"left out (detected within {RETURN_DAYS} days after a warm-up "
+                "level shift ended: its return): "
+                + ", ".join(
+                    f"{n} {kind}" for kind, n in sorted(self.returns_left_out.items())
+                )
+            )
         for kind in sorted(set(self.events) | set(self.points)):
             e = self.events.get(kind, Scores(0, 0, 0, 0))
             p = self.points.get(kind, Scores(0, 0, 0, 0))
@@ -139,6 +157,10 @@ class Evaluation:
                 "left_out": {
                     reason: dict(sorted(counts.items()))
                     for reason, counts in sorted(self.excluded.items())
+                },
+                "returns_left_out": {
+                    "days_after_a_warm_up_level_shift": RETURN_DAYS,
+                    "detected": dict(sorted(self.returns_left_out.items())),
                 },
                 "events": scores(self.events),
                 "points": scores(self.points),
@@ -311,23 +333,55 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
             params=[last, first],
         )
         # a detected event is left out with the true event it overlaps: the
-        # detector could not judge that time fairly, whatever it called it
+        # detector could not judge that time fairly, whatever it called it;
+        # and with a warm-up level shift whose return it is (unless it
+        # matches a judged true event)
         connection.sql(
             f"""
-            create temp table scored_detected as
-            select meter_id, anomaly_type, start_utc, end_utc
+            create temp table detected as
+            select
+                meter_id, anomaly_type, start_utc, end_utc,
+                case
+                    when exists (
+                        select 1 from scored_truth as t
+                        where
+                            t.meter_id = d.meter_id
+                            and t.start_utc < d.end_utc and d.start_utc < t.end_utc
+                            and (
+                                t.left_out = 'cut_off'
+                                or (
+                                    t.left_out = 'warm_up'
+                                    and d.anomaly_type in ({kinds})
+                                )
+                            )
+                    ) then 'overlap'
+                    when
+                        d.anomaly_type in ({kinds})
+                        and exists (
+                            select 1 from scored_truth as t
+                            where
+                                t.meter_id = d.meter_id
+                                and t.left_out = 'warm_up'
+                                and t.anomaly_type = 'level_shift'
+                                and d.start_utc >= t.end_utc
+                                and d.start_utc < t.end_utc + interval {RETURN_DAYS} day
+                        )
+                        and not exists (
+                            select 1 from scored_truth as t
+                            where
+                                t.meter_id = d.meter_id
+                                and t.anomaly_type = d.anomaly_type
+                                and t.left_out is null
+                                and t.start_utc < d.end_utc and d.start_utc < t.end_utc
+                        )
+                        then 'return'
+                end as left_out
             from fct_anomalies as d
-            where not exists (
-                select 1 from scored_truth as t
-                where
-                    t.meter_id = d.meter_id
-                    and t.start_utc < d.end_utc and d.start_utc < t.end_utc
-                    and (
-                        t.left_out = 'cut_off'
-                        or (t.left_out = 'warm_up' and d.anomaly_type in ({kinds}))
-                    )
-            )
             """
+        )
+        connection.sql(
+            "create temp table scored_detected as "
+            "select * exclude (left_out) from detected where left_out is null"
         )
         evaluation = score(
             connection,
@@ -339,6 +393,11 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
             "where left_out is not null group by all"
         ).fetchall():
             evaluation.excluded.setdefault(reason, {})[kind] = count
+        for kind, count in connection.sql(
+            "select anomaly_type, count(*) from detected "
+            "where left_out = 'return' group by all"
+        ).fetchall():
+            evaluation.returns_left_out[kind] = count
     finally:
         connection.close()
     lake.write_bytes(lake.truth(REPORT_FILE), evaluation.to_json().encode())

@@ -146,3 +146,48 @@ def test_warm_up_and_cut_off_events_are_left_out_with_what_overlaps_them(
     report = lake.read_bytes(lake.truth("evaluation.json")).decode()
     assert '"cut_off": {\n      "night_load": 1' in report
     assert any("cut off by the end of the data" in line for line in result.table())
+
+
+def test_the_return_of_a_warm_up_level_shift_is_left_out_with_it(
+    tmp_path: Path,
+) -> None:
+    """Features for 2025-03-01..2025-04-30: warm-up until 03-15."""
+    lake = Lake(str(tmp_path / "lake"))
+    for day in ("2025-03-01", "2025-04-30"):
+        lake.write_bytes(
+            f"{lake.anomaly_features_prefix()}/reading_date={day}/p.parquet", b""
+        )
+    truth = [
+        # raised from the data's start: its end is all the detector can see
+        ("m1", "level_shift", "2025-03-01 00:00", "2025-03-20 00:00"),
+        # the same on m2, and then a true drift of m2's own
+        ("m2", "level_shift", "2025-03-01 00:00", "2025-03-20 00:00"),
+        ("m2", "drift", "2025-04-01 00:00", "2025-04-10 00:00"),
+        # a warm-up drift: its end is no new level
+        ("m3", "drift", "2025-03-02 00:00", "2025-03-10 00:00"),
+    ]
+    lake.write_bytes(lake.truth("anomalies.parquet"), _truth_parquet(truth))
+    warehouse = str(tmp_path / "w.duckdb")
+    with duckdb.connect(warehouse) as connection:
+        relation(
+            connection,
+            "fct_anomalies",
+            [
+                # m1's return: left out; 28 days after the end: judged
+                ("m1", "level_shift", "2025-03-20 00:00", "2025-04-05 00:00"),
+                ("m1", "level_shift", "2025-04-17 00:00", "2025-04-25 00:00"),
+                # m2's drift inside the return window: judged, and found
+                ("m2", "drift", "2025-04-03 00:00", "2025-04-09 00:00"),
+                # after the warm-up drift: judged
+                ("m3", "level_shift", "2025-03-12 00:00", "2025-03-30 00:00"),
+            ],
+        )
+    result = evaluate(lake, warehouse)
+    assert result.excluded == {"warm_up": {"level_shift": 2, "drift": 1}}
+    assert result.events["level_shift"] == Scores(0, 2, 0, 0)
+    assert result.events["drift"] == Scores(1, 1, 1, 1)
+    assert result.returns_left_out == {"level_shift": 1}
+    assert any(
+        "after a warm-up level shift ended: its return): 1 level_shift" in line
+        for line in result.table()
+    )
