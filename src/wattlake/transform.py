@@ -196,7 +196,17 @@ def unit_tests(settings: Settings) -> TransformReport:
 
     They read the column types of the models they test from the warehouse:
     run them on a built one.
+
+    Raises:
+        TransformError: the local warehouse has not been built yet.
+
     """
+    if settings.target == "local" and warehouse_lake(settings) is None:
+        raise TransformError(
+            f"no warehouse at {settings.warehouse}: dbt's unit tests read the "
+            "column types of the models they test from it; build it first "
+            "(`wattlake transform`, or `make run`)"
+        )
     return run_dbt(settings, UNIT_TESTS)
 
 

@@ -55,3 +55,18 @@ def test_unit_tests_take_no_selection(
         "it takes no --selector and no dbt arguments (got --select fct_anomalies)"
         in (caplog.text)
     )
+
+
+def test_unit_tests_want_a_built_warehouse(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    warehouse = tmp_path / "warehouse" / "wattlake.duckdb"
+    monkeypatch.setenv("WATTLAKE_WAREHOUSE", str(warehouse))
+    argv = ["--lake", str(tmp_path / "lake"), "transform", "--unit-tests"]
+    with caplog.at_level(logging.ERROR):
+        assert main(argv) != 0
+    assert f"no warehouse at {warehouse}" in caplog.text
+    assert "build it first" in caplog.text
+    assert not warehouse.exists()
