@@ -59,8 +59,8 @@ browser:
 		{ echo "cannot install chromium: install it, or set WATTLAKE_CHROMIUM to a Chromium binary" >&2; exit 1; }; }
 
 test-python: install browser
-	@echo "==> pytest (unit, Spark, S3 on a local moto server, the pipeline end to end)"
-	$(BIN)/pytest
+	@echo "==> pytest (unit, Spark, S3 on a local moto server, the pipeline end to end), two workers"
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 compile: install
 	@echo "==> dbt compile for $(CLOUD_TARGETS), full and incremental branches, offline"

@@ -477,13 +477,13 @@ class _DailyMart:
         self.last_seconds = None
 
     def run(self) -> int:
-        from wattlake.transform import run_dbt
+        from wattlake.transform import dbt_target_dir, run_dbt
 
         run_dbt(
             self.settings, ["run", "--select", "fct_site_daily_usage", "--full-refresh"]
         )
         results = json.loads(
-            (self.settings.project_dir / "target" / "run_results.json").read_text()
+            (dbt_target_dir(self.settings) / "run_results.json").read_text()
         )["results"]
         self.last_seconds = sum(r["execution_time"] for r in results)
         return self.rows

@@ -226,15 +226,13 @@ def stage_export(settings: Settings) -> StageResult:
 
 def stage_docs(settings: Settings) -> StageResult:
     """Generate the dbt docs site as one static page."""
-    from wattlake.transform import run_dbt
+    from wattlake.transform import dbt_target_dir, run_dbt
 
     started = time.perf_counter()
     run_dbt(settings, ["docs", "generate", "--static"])
     site = settings.build_dir / "docs"
     site.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(
-        settings.project_dir / "target" / "static_index.html", site / "index.html"
-    )
+    shutil.copyfile(dbt_target_dir(settings) / "static_index.html", site / "index.html")
     return StageResult(
         "docs", f"dbt docs site -> {site / 'index.html'}", time.perf_counter() - started
     )

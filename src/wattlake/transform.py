@@ -96,6 +96,16 @@ def ensure_httpfs() -> None:
             log.info("transform: installed DuckDB's httpfs extension from its wheel")
 
 
+def dbt_target_dir(settings: Settings) -> Path:
+    """Where dbt writes its artifacts: `DBT_TARGET_PATH` if set, else target/."""
+    return settings.project_dir / os.environ.get("DBT_TARGET_PATH", "target")
+
+
+def dbt_log_file(settings: Settings) -> Path:
+    """The dbt log file: under `DBT_LOG_PATH` if set, else logs/."""
+    return settings.project_dir / os.environ.get("DBT_LOG_PATH", "logs") / "dbt.log"
+
+
 def dbt_executable() -> str:
     """The dbt command of this virtual environment."""
     candidate = Path(sys.executable).with_name("dbt")
@@ -123,7 +133,7 @@ def run_dbt(settings: Settings, args: list[str], check: bool = True) -> Transfor
         "--target",
         settings.target,
     ]
-    results = settings.project_dir / "target" / "run_results.json"
+    results = dbt_target_dir(settings) / "run_results.json"
     results.unlink(missing_ok=True)  # never summarise an earlier run
     log.info("transform: dbt %s", " ".join(args))
     started = time.perf_counter()
@@ -145,7 +155,7 @@ def run_dbt(settings: Settings, args: list[str], check: bool = True) -> Transfor
         listed = "; ".join(failures[:10]) or "see the output above"
         raise TransformError(
             f"dbt {' '.join(args)} failed (exit {completed.returncode}): {listed}. "
-            f"Full log: {settings.project_dir / 'logs' / 'dbt.log'}"
+            f"Full log: {dbt_log_file(settings)}"
         )
     return report
 

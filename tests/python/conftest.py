@@ -11,6 +11,29 @@ import pytest
 from wattlake.config import Settings, load_scales, load_settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# fixtures a whole session shares and that take a pipeline run to build: the
+# tests using one of them run on one worker under `pytest -n` (--dist loadgroup)
+SHARED_BUILDS = ("pipeline_run", "fixture_build")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install DuckDB's httpfs once, before any worker runs dbt (they would race)."""
+    if not hasattr(config, "workerinput"):
+        from wattlake.transform import ensure_httpfs
+
+        ensure_httpfs()
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Group the tests for `--dist loadgroup`: by shared build, else by module.
+
+    A module's tests share its module-scoped fixtures (a lake built for them),
+    and the session's shared builds are built once: on one worker each. (Marked
+    as each test is collected: xdist reads the marks when collection ends.)
+    """
+    fixtures = set(getattr(item, "fixturenames", ()))
+    shared = next((name for name in SHARED_BUILDS if name in fixtures), None)
+    item.add_marker(pytest.mark.xdist_group(shared or item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")

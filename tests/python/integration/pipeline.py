@@ -27,6 +27,10 @@ def run_cli(
         "WATTLAKE_BUILD_DIR": str(tmp / "build"),
         "WATTLAKE_WAREHOUSE": str(tmp / "warehouse" / "wattlake.duckdb"),
         "WATTLAKE_SPARK_MASTER": "local[2]",
+        # dbt's artifacts and log beside the run's outputs: runs in parallel
+        # (pytest -n) never read each other's run_results.json
+        "DBT_TARGET_PATH": str(tmp / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp / "dbt-logs"),
         **(extra_env or {}),
     }
     env.pop("WATTLAKE_S3_ENDPOINT_URL", None) if "WATTLAKE_S3_ENDPOINT_URL" not in (

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def docs(fixture_build: Path, project_dir: Path) -> dict:
+def docs(fixture_build: Path) -> dict:
     run_cli(["docs"], fixture_build)
-    target = project_dir / "target"
+    target = fixture_build / "dbt-target"
     return {
         "site": (fixture_build / "build" / "docs" / "index.html").read_text(),
         "manifest": json.loads((target / "manifest.json").read_text()),
