@@ -314,7 +314,7 @@ def test_a_changed_mapping_cannot_overwrite_landed_deliveries(tmp_path: Path) ->
         ("absent.csv", None, "no such file"),
         (
             "cut.csv.gz",
-            gzip.compress(LONG_EXPORT.encode())[:40],
+            gzip.compress(LONG_EXPORT.encode(), mtime=0)[:40],
             "not a readable gzip file",
         ),
         ("plain.csv.gz", LONG_EXPORT.encode(), "named .gz but not gzip-compressed"),
