@@ -29,6 +29,8 @@ from wattlake.storage import Lake
 
 CSV = "meter_id,reading_start,interval_minutes,value,unit\nm1,2025-03-30T00:00:00Z,15,0.25,kWh\n"
 T0 = datetime(2025, 3, 31, 0, 5, tzinfo=UTC)
+# the refresh debounce window the Lambda test runs with
+DEBOUNCE_SECONDS = 5
 
 
 def readings_csv(day: str, meter: str = "m1") -> bytes:
@@ -266,7 +268,10 @@ def test_lambda_lands_debounces_quarantines_and_starts_one_execution(
     monkeypatch.setenv("WATTLAKE_S3_ENDPOINT_URL", s3_endpoint)
     monkeypatch.setenv("WATTLAKE_STATE_MACHINE_ARN", machine)
     monkeypatch.setenv("WATTLAKE_ALERT_TOPIC_ARN", topic)
-    monkeypatch.setenv("WATTLAKE_REFRESH_DEBOUNCE_SECONDS", "1")
+    # long enough that the burst below always falls inside it, even on a
+    # loaded machine (at 1 s, two parallel workers and a build beside them
+    # once let it expire between two arrivals)
+    monkeypatch.setenv("WATTLAKE_REFRESH_DEBOUNCE_SECONDS", str(DEBOUNCE_SECONDS))
     lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
     handler = load_handler(project_dir)
 
@@ -289,7 +294,8 @@ def test_lambda_lands_debounces_quarantines_and_starts_one_execution(
     assert again["unchanged"] == ["b1"] and again["landed"] == []
     assert executions() == []
 
-    time.sleep(1.1)  # the window is over: the schedule's next call starts one run
+    # the window is over: the schedule's next call starts one run
+    time.sleep(DEBOUNCE_SECONDS + 0.1)
     swept = handler(SCHEDULED, None)
     assert swept["refresh"]["status"] == "started"
     [execution] = executions()
@@ -314,7 +320,7 @@ def test_lambda_lands_debounces_quarantines_and_starts_one_execution(
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     [alert] = [json.loads(m["Body"]) for m in messages]
     assert "b4" in alert["Subject"] and "quarantine" in alert["Message"]
-    time.sleep(1.1)
+    time.sleep(DEBOUNCE_SECONDS + 0.1)
     assert handler(SCHEDULED, None)["refresh"]["status"] == "running"
     assert len(executions()) == 1  # never a second run while one is in progress
 
