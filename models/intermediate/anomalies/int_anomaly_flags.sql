@@ -12,7 +12,9 @@
                   school term), of its expected kWh times the peers' day
                   ratio (a holiday with no peers to tell is not judged);
       night_load  the night (00:00-06:00 local) is far above its expected kWh,
-                  and most of the day's excess is at night;
+                  and most of the day's excess is at night (the day's
+                  expected kWh times the peers' day ratio when they all
+                  moved: in a school holiday the profile holds term weeks);
       level_change
                   the day is far above or below its expected kWh (the same
                   weekday's median); the event model tells a drift (a rise
@@ -83,14 +85,27 @@
     partition by home_windows.meter_id order by home_windows.local_date
     rows between 6 preceding and current row
 {%- endset %}
-{#- most of the day's excess is at night: the night rule, not a change of the day -#}
+{#- what the calendar did to the site's expected day: its peers' day ratio
+    when they all moved (a school holiday), else nothing -#}
+{%- set calendar_day_factor -%}
+    case
+        when
+            days.peer_site_count >= {{ rules['peer_min_sites'] }}
+            and days.peer_day_ratio > 0
+            and abs(days.peer_day_ratio - 1) >= {{ rules['peer_shift'] }}
+            then days.peer_day_ratio
+        else 1
+    end
+{%- endset %}
+{#- most of the day's excess (over its expected kWh as the calendar moved
+    it) is at night: the night rule, not a change of the day -#}
 {%- set night_explains -%}
     (days.night_ratio >= {{ rules['night_ratio'] }}
     and (
-        days.observed_day_kwh <= days.expected_day_kwh
+        days.observed_day_kwh <= days.expected_day_kwh * {{ calendar_day_factor }}
         or days.night_kwh - days.expected_night_kwh
         >= {{ rules['night_share'] }}
-        * (days.observed_day_kwh - days.expected_day_kwh)
+        * (days.observed_day_kwh - days.expected_day_kwh * {{ calendar_day_factor }})
     ))
 {%- endset %}
 
