@@ -112,19 +112,20 @@ class Evaluation:
             f"{'F1':>6}   {'point P':>7} {'point R':>7} {'point F1':>8}"
         )
         lines = [header, "-" * len(header)]
-        footer = [
-            f"left out ({LEFT_OUT_REASONS[reason]}): "
-            + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        left_out = {
+            LEFT_OUT_REASONS[reason]: counts
             for reason, counts in sorted(self.excluded.items())
-        ]
+        }
         if self.returns_left_out:
-            footer.append(
-                f"left out (detected within {RETURN_DAYS} days after a warm-up "
-                "level shift ended: its return): "
-                + ", ".join(
-                    f"{n} {kind}" for kind, n in sorted(self.returns_left_out.items())
-                )
-            )
+            left_out[
+                f"detected within {RETURN_DAYS} days after a warm-up "
+                "level shift ended: its return"
+            ] = self.returns_left_out
+        footer = [
+            f"left out ({why}): "
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+            for why, counts in left_out.items()
+        ]
         for kind in sorted(set(self.events) | set(self.points)):
             e = self.events.get(kind, Scores(0, 0, 0, 0))
             p = self.points.get(kind, Scores(0, 0, 0, 0))

@@ -17,8 +17,10 @@ SHARED_BUILDS = ("pipeline_run", "fixture_build")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Install DuckDB's httpfs once, before any worker runs dbt (they would race)."""
-    if not hasattr(config, "workerinput"):
+    """Under `pytest -n`, install DuckDB's httpfs once, before the workers run
+    dbt (two first runs would install it at once); a single process installs
+    it on its first dbt run."""
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
         from wattlake.transform import ensure_httpfs
 
         ensure_httpfs()

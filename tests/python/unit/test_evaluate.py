@@ -95,15 +95,26 @@ def _truth_parquet(rows) -> bytes:
     return sink.getvalue()
 
 
-def test_warm_up_and_cut_off_events_are_left_out_with_what_overlaps_them(
-    tmp_path: Path,
-) -> None:
-    """Features for 2025-03-01..2025-04-30: warm-up until 03-15, data ends 05-01."""
+def evaluate_on(tmp_path: Path, truth: list, detected: list):
+    """Evaluate `detected` against `truth` with features for 2025-03-01..04-30.
+
+    The warm-up runs until 03-15; the data ends on 05-01.
+    """
     lake = Lake(str(tmp_path / "lake"))
     for day in ("2025-03-01", "2025-04-30"):
         lake.write_bytes(
             f"{lake.anomaly_features_prefix()}/reading_date={day}/p.parquet", b""
         )
+    lake.write_bytes(lake.truth("anomalies.parquet"), _truth_parquet(truth))
+    warehouse = str(tmp_path / "w.duckdb")
+    with duckdb.connect(warehouse) as connection:
+        relation(connection, "fct_anomalies", detected)
+    return lake, evaluate(lake, warehouse)
+
+
+def test_warm_up_and_cut_off_events_are_left_out_with_what_overlaps_them(
+    tmp_path: Path,
+) -> None:
     truth = [
         # in the warm-up: a drift needs history (left out, with its detection)
         ("m1", "drift", "2025-03-05 00:00", "2025-03-12 00:00"),
@@ -117,23 +128,16 @@ def test_warm_up_and_cut_off_events_are_left_out_with_what_overlaps_them(
         ("m5", "stuck", "2025-04-30 18:00", "2025-05-01 00:00"),
         ("m6", "spike", "2025-03-02 10:00", "2025-03-02 10:15"),
     ]
-    lake.write_bytes(lake.truth("anomalies.parquet"), _truth_parquet(truth))
-    warehouse = str(tmp_path / "w.duckdb")
-    with duckdb.connect(warehouse) as connection:
-        relation(
-            connection,
-            "fct_anomalies",
-            [
-                ("m1", "level_shift", "2025-03-06 00:00", "2025-03-10 00:00"),
-                ("m2", "night_load", "2025-04-02 00:00", "2025-04-06 00:00"),
-                ("m3", "night_load", "2025-04-29 00:00", "2025-05-01 00:00"),
-                ("m3", "level_shift", "2025-04-30 00:00", "2025-05-01 00:00"),
-                ("m5", "stuck", "2025-04-30 18:00", "2025-05-01 00:00"),
-                ("m6", "spike", "2025-03-02 10:00", "2025-03-02 11:00"),
-                ("m7", "dip", "2025-04-20 08:00", "2025-04-20 10:00"),
-            ],
-        )
-    result = evaluate(lake, warehouse)
+    detected = [
+        ("m1", "level_shift", "2025-03-06 00:00", "2025-03-10 00:00"),
+        ("m2", "night_load", "2025-04-02 00:00", "2025-04-06 00:00"),
+        ("m3", "night_load", "2025-04-29 00:00", "2025-05-01 00:00"),
+        ("m3", "level_shift", "2025-04-30 00:00", "2025-05-01 00:00"),
+        ("m5", "stuck", "2025-04-30 18:00", "2025-05-01 00:00"),
+        ("m6", "spike", "2025-03-02 10:00", "2025-03-02 11:00"),
+        ("m7", "dip", "2025-04-20 08:00", "2025-04-20 10:00"),
+    ]
+    lake, result = evaluate_on(tmp_path, truth, detected)
     assert result.excluded == {
         "warm_up": {"drift": 1},
         "cut_off": {"night_load": 1, "stuck": 1},
@@ -151,12 +155,6 @@ def test_warm_up_and_cut_off_events_are_left_out_with_what_overlaps_them(
 def test_the_return_of_a_warm_up_level_shift_is_left_out_with_it(
     tmp_path: Path,
 ) -> None:
-    """Features for 2025-03-01..2025-04-30: warm-up until 03-15."""
-    lake = Lake(str(tmp_path / "lake"))
-    for day in ("2025-03-01", "2025-04-30"):
-        lake.write_bytes(
-            f"{lake.anomaly_features_prefix()}/reading_date={day}/p.parquet", b""
-        )
     truth = [
         # raised from the data's start: its end is all the detector can see
         ("m1", "level_shift", "2025-03-01 00:00", "2025-03-20 00:00"),
@@ -166,23 +164,16 @@ def test_the_return_of_a_warm_up_level_shift_is_left_out_with_it(
         # a warm-up drift: its end is no new level
         ("m3", "drift", "2025-03-02 00:00", "2025-03-10 00:00"),
     ]
-    lake.write_bytes(lake.truth("anomalies.parquet"), _truth_parquet(truth))
-    warehouse = str(tmp_path / "w.duckdb")
-    with duckdb.connect(warehouse) as connection:
-        relation(
-            connection,
-            "fct_anomalies",
-            [
-                # m1's return: left out; 28 days after the end: judged
-                ("m1", "level_shift", "2025-03-20 00:00", "2025-04-05 00:00"),
-                ("m1", "level_shift", "2025-04-17 00:00", "2025-04-25 00:00"),
-                # m2's drift inside the return window: judged, and found
-                ("m2", "drift", "2025-04-03 00:00", "2025-04-09 00:00"),
-                # after the warm-up drift: judged
-                ("m3", "level_shift", "2025-03-12 00:00", "2025-03-30 00:00"),
-            ],
-        )
-    result = evaluate(lake, warehouse)
+    detected = [
+        # m1's return: left out; 28 days after the end: judged
+        ("m1", "level_shift", "2025-03-20 00:00", "2025-04-05 00:00"),
+        ("m1", "level_shift", "2025-04-17 00:00", "2025-04-25 00:00"),
+        # m2's drift inside the return window: judged, and found
+        ("m2", "drift", "2025-04-03 00:00", "2025-04-09 00:00"),
+        # after the warm-up drift: judged
+        ("m3", "level_shift", "2025-03-12 00:00", "2025-03-30 00:00"),
+    ]
+    _, result = evaluate_on(tmp_path, truth, detected)
     assert result.excluded == {"warm_up": {"level_shift": 2, "drift": 1}}
     assert result.events["level_shift"] == Scores(0, 2, 0, 0)
     assert result.events["drift"] == Scores(1, 1, 1, 1)
