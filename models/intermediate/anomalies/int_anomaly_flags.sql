@@ -24,8 +24,9 @@
                   the area's other homes that day (the weather and the
                   calendar cancel out); the mean of the last 14 such days
                   is a factor far from the mean of the 28 before them,
-                  measured in the home's own day-to-day spread over all 42
-                  days (a z-score). A home's single days swing too much to
+                  measured in the home's own day-to-day spread within the
+                  two windows, pooled (a two-sample z-score: a shift between
+                  them is no spread). A home's single days swing too much to
                   judge alone; a lasting change shows in the fortnight.
       home_night_load
                   homes only: the night's base load (its smallest interval,
@@ -453,11 +454,16 @@ home_windows as (
             partition by home_days.meter_id order by home_days.local_date
             rows between 41 preceding and 14 preceding
         ) as usual_days,
-        -- the home's own day-to-day spread, over all 42 days (both sides)
-        stddev_samp(home_days.day_log_kwh_against_peers) over (
+        -- the home's own day-to-day spread within each side (a shift
+        -- between them is no spread)
+        var_samp(home_days.day_log_kwh_against_peers) over (
             partition by home_days.meter_id order by home_days.local_date
-            rows between 41 preceding and current row
-        ) as log_kwh_spread,
+            rows between 13 preceding and current row
+        ) as recent_log_kwh_variance,
+        var_samp(home_days.day_log_kwh_against_peers) over (
+            partition by home_days.meter_id order by home_days.local_date
+            rows between 41 preceding and 14 preceding
+        ) as usual_log_kwh_variance,
         -- what the flags report as expected: the mean whole day before
         avg(home_days.whole_day_kwh) over (
             partition by home_days.meter_id order by home_days.local_date
@@ -561,8 +567,14 @@ home_scores as (
         exp(home_bases.recent_log_kwh - home_bases.usual_log_kwh) as home_ratio,
         (home_bases.recent_log_kwh - home_bases.usual_log_kwh)
         / nullif(
-            home_bases.log_kwh_spread
-            / sqrt(cast(home_bases.recent_days as {{ wattlake.type_double() }})),
+            sqrt(
+                (
+                    (home_bases.recent_days - 1) * home_bases.recent_log_kwh_variance
+                    + (home_bases.usual_days - 1) * home_bases.usual_log_kwh_variance
+                )
+                / (home_bases.recent_days + home_bases.usual_days - 2)
+                / home_bases.recent_days
+            ),
             0
         ) as home_zscore
     from home_bases
