@@ -53,7 +53,14 @@
                   by that load; a home that uses more of everything (a
                   level shift) raises its mean by a multiple of its base's
                   rise. Such days count as neither a night load nor a level
-                  change.
+                  change. A net meter's day is use less the sun: its drift
+                  is its base before dawn (00:00-04:00 local) far above the
+                  28 days before, and above the factor by which the area's
+                  other homes' rose that day (warm nights), with its
+                  evening base (20:00-22:00, out of the sun and before a
+                  night load) risen by a good share as much, and at most a
+                  few times as much (a home using more of everything lifts
+                  a busy evening by a multiple).
     The day rules skip a day a meter fault explains (zeros, a repeated
     value). level_change and night_load skip homes and public holidays (a
     closed office is not an anomaly), and level_change skips days its peers
@@ -81,6 +88,16 @@
         else 1
     end
 {%- endset %}
+{#- the hours (local) whose base load (smallest interval) the home rules
+    judge: the night's (a night load); the day's (a load running all day);
+    a net meter's night before dawn, which no season's sun reaches, and its
+    evening, out of the sun and before a night load starts (22:00) -#}
+{%- set base_windows = {
+    'night': '< 6',
+    'daytime': 'between 8 and 19',
+    'predawn': '< 4',
+    'evening': 'between 20 and 21',
+} %}
 {#- a home's last 7 days, this one included -#}
 {%- set last_7_days -%}
     partition by home_windows.meter_id order by home_windows.local_date
@@ -268,39 +285,25 @@ days as (
         sum(features.energy_kwh)
         / nullif(sum(features.interval_count), 0) as mean_interval_kwh,
         sum(features.interval_count) as interval_count,
-        -- the night's base load: its smallest interval, and how many of its
-        -- hours are whole (a home's night-load rule)
-        min(
-            case
-                when extract(hour from features.hour_start_local) < 6
-                    then features.min_interval_kwh
-            end
-        ) as night_min_interval_kwh,
-        sum(
-            case
-                when
-                    extract(hour from features.hour_start_local) < 6
-                    and features.minutes_reported = 60
-                    then 1
-                else 0
-            end
-        ) as night_whole_hours,
-        -- the base load by day: the smallest interval 08:00-20:00 local
-        min(
-            case
-                when extract(hour from features.hour_start_local) between 8 and 19
-                    then features.min_interval_kwh
-            end
-        ) as daytime_min_interval_kwh,
-        sum(
-            case
-                when
-                    extract(hour from features.hour_start_local) between 8 and 19
-                    and features.minutes_reported = 60
-                    then 1
-                else 0
-            end
-        ) as daytime_whole_hours,
+        -- each window's base load (its smallest interval) and how many of
+        -- its hours are whole (see base_windows)
+        {%- for window, hours in base_windows.items() %}
+            min(
+                case
+                    when extract(hour from features.hour_start_local) {{ hours }}
+                        then features.min_interval_kwh
+                end
+            ) as {{ window }}_min_interval_kwh,
+            sum(
+                case
+                    when
+                        extract(hour from features.hour_start_local) {{ hours }}
+                        and features.minutes_reported = 60
+                        then 1
+                    else 0
+                end
+            ) as {{ window }}_whole_hours,
+        {%- endfor %}
         -- the night the features judge: 00:00-06:00 local
         sum(
             case
@@ -390,7 +393,19 @@ home_days as (
                 days.is_whole_day
                 and days.meter_fault_hours = 0
                 then days.min_interval_kwh
-        end as judged_min_interval_kwh
+        end as judged_min_interval_kwh,
+        case
+            when
+                days.predawn_whole_hours = 4
+                and days.meter_fault_hours = 0
+                then days.predawn_min_interval_kwh
+        end as judged_predawn_min_interval_kwh,
+        case
+            when
+                days.evening_whole_hours = 2
+                and days.meter_fault_hours = 0
+                then days.evening_min_interval_kwh
+        end as judged_evening_min_interval_kwh
     from days
     where days.site_type = 'home'
 ),
@@ -486,6 +501,15 @@ home_windows as (
         count(home_days.judged_min_interval_kwh) over (
             {{ days_before }}
         ) as usual_base_days,
+        avg(home_days.judged_predawn_min_interval_kwh) over (
+            {{ days_before }}
+        ) as usual_predawn_min_interval_kwh,
+        count(home_days.judged_predawn_min_interval_kwh) over (
+            {{ days_before }}
+        ) as usual_predawns,
+        avg(home_days.judged_evening_min_interval_kwh) over (
+            {{ days_before }}
+        ) as usual_evening_min_interval_kwh,
         avg(
             case
                 when home_days.meter_fault_hours = 0 then home_days.mean_interval_kwh
@@ -496,14 +520,67 @@ home_windows as (
     from home_days_against_peers as home_days
 ),
 
+-- homes: how far the area's other homes' (net meters left out) base
+-- before dawn rose over the days before, that day (a geometric mean): what
+-- the weather did to every home's nights (a hot spell's air conditioning)
+home_peer_predawns as (
+    select
+        home_windows.area_id,
+        home_windows.local_date,
+        avg(
+            ln(
+                home_windows.judged_predawn_min_interval_kwh
+                / home_windows.usual_predawn_min_interval_kwh
+            )
+        ) as mean_log_ratio,
+        count(*) as home_count
+    from home_windows
+    where
+        home_windows.lowest_interval_kwh >= 0
+        and home_windows.usual_predawns >= {{ rules['home_drift_usual_min_days'] }}
+        and home_windows.usual_predawn_min_interval_kwh > 0
+        and home_windows.judged_predawn_min_interval_kwh > 0
+    group by home_windows.area_id, home_windows.local_date
+),
+
 -- homes: the base load far above the days before by night and all day,
 -- risen by day as well (a load that runs all day, which no night load is)
 -- and by a load that matters (a share of the home's mean interval); and
 -- over the last 7 days, how far the mean interval and the whole day's base
--- rose above the days before
+-- rose above the days before. A net meter's day is use less the sun: its
+-- base before dawn far above the days before (and above what the weather
+-- did to its peers' that day), and its evening base risen as well.
 home_weeks as (
     select
         home_windows.*,
+        coalesce(
+            home_windows.lowest_interval_kwh < 0
+            and home_windows.usual_predawns
+            >= {{ rules['home_drift_usual_min_days'] }}
+            and home_windows.usual_predawn_min_interval_kwh > 0
+            and home_windows.judged_predawn_min_interval_kwh
+            >= {{ rules['home_drift_base_ratio'] }}
+            * home_windows.usual_predawn_min_interval_kwh
+            * case
+                when
+                    home_peer_predawns.home_count >= {{ rules['peer_min_sites'] }}
+                    then exp(home_peer_predawns.mean_log_ratio)
+                else 1
+            end
+            and home_windows.judged_evening_min_interval_kwh
+            - home_windows.usual_evening_min_interval_kwh
+            between {{ rules['home_drift_daytime_share'] }}
+            * (
+                home_windows.judged_predawn_min_interval_kwh
+                - home_windows.usual_predawn_min_interval_kwh
+            )
+            and {{ rules['home_drift_mean_excess_ratio'] }}
+            * (
+                home_windows.judged_predawn_min_interval_kwh
+                - home_windows.usual_predawn_min_interval_kwh
+            ),
+            false
+        ) as is_predawn_base_raised,
         coalesce(
             home_windows.usual_base_days >= {{ rules['home_drift_usual_min_days'] }}
             and home_windows.lowest_interval_kwh >= 0
@@ -542,20 +619,29 @@ home_weeks as (
             - home_windows.usual_min_interval_kwh
         ) over ({{ last_7_days }}) as week_base_excess_kwh
     from home_windows
+    left join home_peer_predawns
+        on
+            home_windows.area_id = home_peer_predawns.area_id
+            and home_windows.local_date = home_peer_predawns.local_date
 ),
 
 -- homes: a failing appliance adds a load of its own: the base raised all
 -- day, and the home's mean risen by about as much over the last 7 days (a
--- home using more of everything raises its mean by a multiple of its base)
+-- home using more of everything raises its mean by a multiple of its base);
+-- on a net meter (whose mean is use less the sun), its base before dawn
+-- and in the evening raised
 home_bases as (
     select
         home_weeks.*,
-        home_weeks.is_day_base_raised
-        and coalesce(
-            home_weeks.week_mean_excess_kwh
-            <= {{ rules['home_drift_mean_excess_ratio'] }}
-            * home_weeks.week_base_excess_kwh,
-            false
+        home_weeks.is_predawn_base_raised
+        or (
+            home_weeks.is_day_base_raised
+            and coalesce(
+                home_weeks.week_mean_excess_kwh
+                <= {{ rules['home_drift_mean_excess_ratio'] }}
+                * home_weeks.week_base_excess_kwh,
+                false
+            )
         ) as is_base_raised
     from home_weeks
 ),
@@ -671,10 +757,25 @@ home_drift_flags as (
         {{ dbt.dateadd('hour', 1, 'home_bases.last_hour_utc') }} as period_end_utc,
         home_bases.day_kwh as observed_kwh,
         home_bases.day_kwh
-        - (home_bases.judged_min_interval_kwh - home_bases.usual_min_interval_kwh)
+        - case
+            when home_bases.is_predawn_base_raised
+                then
+                    home_bases.judged_predawn_min_interval_kwh
+                    - home_bases.usual_predawn_min_interval_kwh
+            else
+                home_bases.judged_min_interval_kwh
+                - home_bases.usual_min_interval_kwh
+        end
         * home_bases.interval_count as expected_kwh,
-        home_bases.judged_min_interval_kwh
-        / home_bases.usual_min_interval_kwh as score
+        case
+            when home_bases.is_predawn_base_raised
+                then
+                    home_bases.judged_predawn_min_interval_kwh
+                    / home_bases.usual_predawn_min_interval_kwh
+            else
+                home_bases.judged_min_interval_kwh
+                / home_bases.usual_min_interval_kwh
+        end as score
     from home_bases
     where home_bases.is_base_raised
 ),
