@@ -27,7 +27,11 @@
                   measured in the home's own day-to-day spread within the
                   two windows, pooled (a two-sample z-score: a shift between
                   them is no spread). A home's single days swing too much to
-                  judge alone; a lasting change shows in the fortnight.
+                  judge alone; a lasting change shows in the fortnight. A
+                  net meter's day is use less the sun: its base before dawn
+                  (00:00-04:00 local) and its evening's (20:00-22:00), out
+                  of the sun, are judged so instead, and both must move the
+                  same way (a night load moves one).
       home_night_load
                   homes only: the night's base load (its smallest interval,
                   00:00-06:00 local) is far above its mean over the 28
@@ -55,12 +59,12 @@
                   rise. Such days count as neither a night load nor a level
                   change. A net meter's day is use less the sun: its drift
                   is its base before dawn (00:00-04:00 local) far above the
-                  28 days before, and above the factor by which the area's
+                  28 days before times the factor by which the area's
                   other homes' rose that day (warm nights), with its
                   evening base (20:00-22:00, out of the sun and before a
-                  night load) risen by a good share as much, and at most a
-                  few times as much (a home using more of everything lifts
-                  a busy evening by a multiple).
+                  night load) risen beyond its peers' by a good share as
+                  much, and at most a few times as much (a home using more
+                  of everything lifts a busy evening by a multiple).
     The day rules skip a day a meter fault explains (zeros, a repeated
     value). level_change and night_load skip homes and public holidays (a
     closed office is not an anomaly), and level_change skips days its peers
@@ -88,7 +92,7 @@
         else 1
     end
 {%- endset %}
-{#- the hours (local) whose base load (smallest interval) the home rules
+{#- the hours (local) whose kWh and base load (smallest interval) the rules
     judge: the night's (a night load); the day's (a load running all day);
     a net meter's night before dawn, which no season's sun reaches, and its
     evening, out of the sun and before a night load starts (22:00) -#}
@@ -98,6 +102,19 @@
     'predawn': '< 4',
     'evening': 'between 20 and 21',
 } %}
+{#- the series a home's level change is judged on, each a log against the
+    area's other homes: the whole day's kWh; a net meter's (its day is use
+    less the sun) base before dawn and in the evening, out of the sun -#}
+{%- set level_series = ['day', 'predawn', 'evening'] %}
+{#- a net meter's base before dawn or in the evening (WINDOW) as the days
+    before had it, times what the weather did to its peers' that day -#}
+{%- set expected_dark_base -%}
+    home_windows.usual_WINDOW_min_interval_kwh * case
+        when home_peer_dark_bases.home_count >= {{ rules['peer_min_sites'] }}
+            then exp(home_peer_dark_bases.WINDOW_log_ratio)
+        else 1
+    end
+{%- endset %}
 {#- a home's last 7 days, this one included -#}
 {%- set last_7_days -%}
     partition by home_windows.meter_id order by home_windows.local_date
@@ -285,9 +302,16 @@ days as (
         sum(features.energy_kwh)
         / nullif(sum(features.interval_count), 0) as mean_interval_kwh,
         sum(features.interval_count) as interval_count,
-        -- each window's base load (its smallest interval) and how many of
-        -- its hours are whole (see base_windows)
+        -- each window's kWh, its base load (its smallest interval) and how
+        -- many of its hours are whole (see base_windows; the night is the
+        -- one the features judge)
         {%- for window, hours in base_windows.items() %}
+            sum(
+                case
+                    when extract(hour from features.hour_start_local) {{ hours }}
+                        then features.energy_kwh
+                end
+            ) as {{ window }}_kwh,
             min(
                 case
                     when extract(hour from features.hour_start_local) {{ hours }}
@@ -304,13 +328,6 @@ days as (
                 end
             ) as {{ window }}_whole_hours,
         {%- endfor %}
-        -- the night the features judge: 00:00-06:00 local
-        sum(
-            case
-                when extract(hour from features.hour_start_local) < 6
-                    then features.energy_kwh
-            end
-        ) as night_kwh,
         sum(
             case
                 when extract(hour from features.hour_start_local) < 6
@@ -405,38 +422,71 @@ home_days as (
                 days.evening_whole_hours = 2
                 and days.meter_fault_hours = 0
                 then days.evening_min_interval_kwh
-        end as judged_evening_min_interval_kwh
+        end as judged_evening_min_interval_kwh,
+        case
+            when
+                days.predawn_whole_hours = 4
+                and days.meter_fault_hours = 0
+                and days.predawn_min_interval_kwh > 0
+                then ln(days.predawn_min_interval_kwh)
+        end as judged_predawn_log_kwh,
+        case
+            when
+                days.evening_whole_hours = 2
+                and days.meter_fault_hours = 0
+                and days.evening_min_interval_kwh > 0
+                then ln(days.evening_min_interval_kwh)
+        end as judged_evening_log_kwh
     from days
     where days.site_type = 'home'
 ),
 
 -- homes: the other homes of the area that day (net meters left out), whose
--- mean log kWh is what the weather and the calendar did to every home
+-- mean log kWh (of each series) is what the weather and the calendar did to
+-- every home
 home_peer_days as (
     select
         home_days.area_id,
         home_days.local_date,
-        sum(home_days.judged_day_log_kwh) as log_kwh_sum,
-        count(home_days.judged_day_log_kwh) as home_count
+    {%- for series in level_series %}
+        sum(home_days.judged_{{ series }}_log_kwh) as {{ series }}_log_kwh_sum,
+        count(home_days.judged_{{ series }}_log_kwh) as {{ series }}_home_count
+        {{- ',' if not loop.last }}
+    {%- endfor %}
     from home_days
     where home_days.lowest_interval_kwh >= 0
     group by home_days.area_id, home_days.local_date
 ),
 
--- homes: each judged day's log kWh less the mean of the area's other homes
--- that day (with fewer than peer_min_sites of them, the day as it is)
+-- homes: each judged day's log kWh (of each series) less the mean of the
+-- area's other homes that day (with fewer than peer_min_sites of them, the
+-- day as it is)
 home_days_against_peers as (
     select
         home_days.*,
-        home_days.judged_day_log_kwh - case
+    {%- for series in level_series %}
+        home_days.judged_{{ series }}_log_kwh - case
             when
-                home_peer_days.home_count - 1 >= {{ rules['peer_min_sites'] }}
-                and home_days.lowest_interval_kwh >= 0
+                home_days.lowest_interval_kwh >= 0
+                and home_peer_days.{{ series }}_home_count - 1
+                >= {{ rules['peer_min_sites'] }}
                 then
-                    (home_peer_days.log_kwh_sum - home_days.judged_day_log_kwh)
-                    / (home_peer_days.home_count - 1)
+                    (
+                        home_peer_days.{{ series }}_log_kwh_sum
+                        - home_days.judged_{{ series }}_log_kwh
+                    )
+                    / (home_peer_days.{{ series }}_home_count - 1)
+            when
+                home_days.lowest_interval_kwh < 0
+                and home_peer_days.{{ series }}_home_count
+                >= {{ rules['peer_min_sites'] }}
+                then
+                    home_peer_days.{{ series }}_log_kwh_sum
+                    / home_peer_days.{{ series }}_home_count
             else 0
-        end as day_log_kwh_against_peers
+        end as {{ series }}_log_kwh_against_peers
+        {{- ',' if not loop.last }}
+    {%- endfor %}
     from home_days
     left join home_peer_days
         on
@@ -450,39 +500,38 @@ home_days_against_peers as (
     partition by home_days.meter_id order by home_days.local_date
     rows between 28 preceding and 1 preceding
 {%- endset %}
+{%- set last_14_days -%}
+    partition by home_days.meter_id order by home_days.local_date
+    rows between 13 preceding and current row
+{%- endset %}
+{%- set the_28_days_before_them -%}
+    partition by home_days.meter_id order by home_days.local_date
+    rows between 41 preceding and 14 preceding
+{%- endset %}
 home_windows as (
     select
         home_days.*,
-        avg(home_days.day_log_kwh_against_peers) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 13 preceding and current row
-        ) as recent_log_kwh,
-        count(home_days.day_log_kwh_against_peers) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 13 preceding and current row
-        ) as recent_days,
-        avg(home_days.day_log_kwh_against_peers) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 41 preceding and 14 preceding
-        ) as usual_log_kwh,
-        count(home_days.day_log_kwh_against_peers) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 41 preceding and 14 preceding
-        ) as usual_days,
-        -- the home's own day-to-day spread within each side (a shift
-        -- between them is no spread)
-        var_samp(home_days.day_log_kwh_against_peers) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 13 preceding and current row
-        ) as recent_log_kwh_variance,
-        var_samp(home_days.day_log_kwh_against_peers) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 41 preceding and 14 preceding
-        ) as usual_log_kwh_variance,
+        -- each series over the last 14 days and the 28 before them: its
+        -- mean, its days and the home's own day-to-day spread within each
+        -- side (a shift between them is no spread)
+        {%- for series in level_series %}
+            {%- for side, frame in [
+                ('recent', last_14_days), ('usual', the_28_days_before_them)
+            ] %}
+                avg(home_days.{{ series }}_log_kwh_against_peers) over (
+                    {{ frame }}
+                ) as {{ series }}_{{ side }}_log_kwh,
+                count(home_days.{{ series }}_log_kwh_against_peers) over (
+                    {{ frame }}
+                ) as {{ series }}_{{ side }}_days,
+                var_samp(home_days.{{ series }}_log_kwh_against_peers) over (
+                    {{ frame }}
+                ) as {{ series }}_{{ side }}_variance,
+            {%- endfor %}
+        {%- endfor %}
         -- what the flags report as expected: the mean whole day before
         avg(home_days.whole_day_kwh) over (
-            partition by home_days.meter_id order by home_days.local_date
-            rows between 41 preceding and 14 preceding
+            {{ the_28_days_before_them }}
         ) as usual_day_kwh,
         -- the night and day base loads of the days before this one
         -- (judged ones only)
@@ -520,26 +569,31 @@ home_windows as (
     from home_days_against_peers as home_days
 ),
 
--- homes: how far the area's other homes' (net meters left out) base
--- before dawn rose over the days before, that day (a geometric mean): what
--- the weather did to every home's nights (a hot spell's air conditioning)
-home_peer_predawns as (
+-- homes: how far the area's other homes' (net meters left out) bases before
+-- dawn and in the evening rose over the days before, that day (geometric
+-- means): what the weather did to every home (warm nights' air
+-- conditioning, a cold spell's heating)
+home_peer_dark_bases as (
     select
         home_windows.area_id,
         home_windows.local_date,
-        avg(
-            ln(
-                home_windows.judged_predawn_min_interval_kwh
-                / home_windows.usual_predawn_min_interval_kwh
-            )
-        ) as mean_log_ratio,
+        {%- for window in ['predawn', 'evening'] %}
+            avg(
+                ln(
+                    home_windows.judged_{{ window }}_min_interval_kwh
+                    / home_windows.usual_{{ window }}_min_interval_kwh
+                )
+            ) as {{ window }}_log_ratio,
+        {%- endfor %}
         count(*) as home_count
     from home_windows
     where
         home_windows.lowest_interval_kwh >= 0
         and home_windows.usual_predawns >= {{ rules['home_drift_usual_min_days'] }}
-        and home_windows.usual_predawn_min_interval_kwh > 0
-        and home_windows.judged_predawn_min_interval_kwh > 0
+        {%- for window in ['predawn', 'evening'] %}
+            and home_windows.usual_{{ window }}_min_interval_kwh > 0
+            and home_windows.judged_{{ window }}_min_interval_kwh > 0
+        {%- endfor %}
     group by home_windows.area_id, home_windows.local_date
 ),
 
@@ -560,24 +614,18 @@ home_weeks as (
             and home_windows.usual_predawn_min_interval_kwh > 0
             and home_windows.judged_predawn_min_interval_kwh
             >= {{ rules['home_drift_base_ratio'] }}
-            * home_windows.usual_predawn_min_interval_kwh
-            * case
-                when
-                    home_peer_predawns.home_count >= {{ rules['peer_min_sites'] }}
-                    then exp(home_peer_predawns.mean_log_ratio)
-                else 1
-            end
+            * {{ expected_dark_base | replace('WINDOW', 'predawn') }}
             and home_windows.judged_evening_min_interval_kwh
-            - home_windows.usual_evening_min_interval_kwh
+            - {{ expected_dark_base | replace('WINDOW', 'evening') }}
             between {{ rules['home_drift_daytime_share'] }}
             * (
                 home_windows.judged_predawn_min_interval_kwh
-                - home_windows.usual_predawn_min_interval_kwh
+                - {{ expected_dark_base | replace('WINDOW', 'predawn') }}
             )
             and {{ rules['home_drift_mean_excess_ratio'] }}
             * (
                 home_windows.judged_predawn_min_interval_kwh
-                - home_windows.usual_predawn_min_interval_kwh
+                - {{ expected_dark_base | replace('WINDOW', 'predawn') }}
             ),
             false
         ) as is_predawn_base_raised,
@@ -619,10 +667,10 @@ home_weeks as (
             - home_windows.usual_min_interval_kwh
         ) over ({{ last_7_days }}) as week_base_excess_kwh
     from home_windows
-    left join home_peer_predawns
+    left join home_peer_dark_bases
         on
-            home_windows.area_id = home_peer_predawns.area_id
-            and home_windows.local_date = home_peer_predawns.local_date
+            home_windows.area_id = home_peer_dark_bases.area_id
+            and home_windows.local_date = home_peer_dark_bases.local_date
 ),
 
 -- homes: a failing appliance adds a load of its own: the base raised all
@@ -646,31 +694,106 @@ home_bases as (
     from home_weeks
 ),
 
-home_scores as (
+-- homes: each series' factor between the two geometric means (against the
+-- peers), and how far that is in the home's spread within the two windows,
+-- pooled (a two-sample z-score)
+home_series_scores as (
     select
         home_bases.*,
-        -- the factor between the two geometric means, against the peers
-        exp(home_bases.recent_log_kwh - home_bases.usual_log_kwh) as home_ratio,
-        (home_bases.recent_log_kwh - home_bases.usual_log_kwh)
+    {%- for series in level_series %}
+        home_bases.{{ series }}_recent_log_kwh
+        - home_bases.{{ series }}_usual_log_kwh as {{ series }}_log_ratio,
+        (home_bases.{{ series }}_recent_log_kwh - home_bases.{{ series }}_usual_log_kwh)
         / nullif(
             sqrt(
                 (
-                    (home_bases.recent_days - 1) * home_bases.recent_log_kwh_variance
-                    + (home_bases.usual_days - 1) * home_bases.usual_log_kwh_variance
+                    (home_bases.{{ series }}_recent_days - 1)
+                    * home_bases.{{ series }}_recent_variance
+                    + (home_bases.{{ series }}_usual_days - 1)
+                    * home_bases.{{ series }}_usual_variance
                 )
-                / (home_bases.recent_days + home_bases.usual_days - 2)
-                / home_bases.recent_days
+                / (
+                    home_bases.{{ series }}_recent_days
+                    + home_bases.{{ series }}_usual_days - 2
+                )
+                / home_bases.{{ series }}_recent_days
             ),
             0
-        ) as home_zscore
+        ) as {{ series }}_zscore
+        {{- ',' if not loop.last }}
+    {%- endfor %}
     from home_bases
-    -- enough days on both sides, and a home that never exports: a net
-    -- meter's day is use minus the sun's yield, no measure of its use
+),
+
+-- homes: a home that never exports is judged on its day's kWh, a net meter
+-- (its day is use less the sun) on its base before dawn and in the evening
+-- together: both moved the same way, by the smaller factor and z-score
+home_scores as (
+    select
+        home_series_scores.*,
+        exp(
+            case
+                when home_series_scores.lowest_interval_kwh >= 0
+                    then home_series_scores.day_log_ratio
+                when
+                    home_series_scores.predawn_log_ratio > 0
+                    and home_series_scores.evening_log_ratio > 0
+                    then
+                        least(
+                            home_series_scores.predawn_log_ratio,
+                            home_series_scores.evening_log_ratio
+                        )
+                when
+                    home_series_scores.predawn_log_ratio < 0
+                    and home_series_scores.evening_log_ratio < 0
+                    then
+                        greatest(
+                            home_series_scores.predawn_log_ratio,
+                            home_series_scores.evening_log_ratio
+                        )
+                else 0
+            end
+        ) as home_ratio,
+        case
+            when home_series_scores.lowest_interval_kwh >= 0
+                then home_series_scores.day_zscore
+            when
+                home_series_scores.predawn_zscore > 0
+                and home_series_scores.evening_zscore > 0
+                then
+                    least(
+                        home_series_scores.predawn_zscore,
+                        home_series_scores.evening_zscore
+                    )
+            when
+                home_series_scores.predawn_zscore < 0
+                and home_series_scores.evening_zscore < 0
+                then
+                    greatest(
+                        home_series_scores.predawn_zscore,
+                        home_series_scores.evening_zscore
+                    )
+            else 0
+        end as home_zscore
+    from home_series_scores
+    -- enough days on both sides
     where
-        home_bases.recent_days >= {{ rules['home_recent_min_days'] }}
-        and home_bases.usual_days >= {{ rules['home_usual_min_days'] }}
-        and home_bases.lowest_interval_kwh >= 0
-        and home_bases.usual_day_kwh > 0
+        (
+            home_series_scores.lowest_interval_kwh >= 0
+            and home_series_scores.day_recent_days
+            >= {{ rules['home_recent_min_days'] }}
+            and home_series_scores.day_usual_days >= {{ rules['home_usual_min_days'] }}
+            and home_series_scores.usual_day_kwh > 0
+        )
+        or (
+            home_series_scores.lowest_interval_kwh < 0
+            {%- for series in ['predawn', 'evening'] %}
+                and home_series_scores.{{ series }}_recent_days
+                >= {{ rules['home_recent_min_days'] }}
+                and home_series_scores.{{ series }}_usual_days
+                >= {{ rules['home_usual_min_days'] }}
+            {%- endfor %}
+        )
 ),
 
 home_flags as (
@@ -685,8 +808,18 @@ home_flags as (
             as period_index,
         home_scores.first_hour_utc as period_start_utc,
         {{ dbt.dateadd('hour', 1, 'home_scores.last_hour_utc') }} as period_end_utc,
-        home_scores.day_kwh as observed_kwh,
-        home_scores.usual_day_kwh as expected_kwh,
+        -- a net meter's: its kWh before dawn and in the evening (out of the
+        -- sun), and the same at its usual level (over the factor it moved by)
+        case
+            when home_scores.lowest_interval_kwh >= 0 then home_scores.day_kwh
+            else home_scores.predawn_kwh + home_scores.evening_kwh
+        end as observed_kwh,
+        case
+            when home_scores.lowest_interval_kwh >= 0 then home_scores.usual_day_kwh
+            else
+                (home_scores.predawn_kwh + home_scores.evening_kwh)
+                / home_scores.home_ratio
+        end as expected_kwh,
         home_scores.home_ratio as score
     from home_scores
     where
