@@ -67,8 +67,11 @@
                   of everything lifts a busy evening by a multiple).
     The day rules skip a day a meter fault explains (zeros, a repeated
     value). level_change and night_load skip homes and public holidays (a
-    closed office is not an anomaly), and level_change skips days its peers
-    moved far together (a school term starting: the calendar, not the meter).
+    closed office is not an anomaly); on a day its peers moved far together
+    (a school holiday, a term starting: the calendar), level_change takes
+    the day against the peers' day ratio, as always, but counts only a far
+    change (calendar_day_high, calendar_day_low): a site follows the
+    calendar only roughly.
     Periods are indexed (hours or days since 2000-01-01) for the islands of
     fct_anomalies. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
@@ -347,11 +350,20 @@ day_flags as (
         case
             when days.meter_fault_hours > 0 then null
             when {{ night_explains }} then 'night_load'
-            -- the peers moved far together: the calendar, not the meter
+            -- the peers moved far together (a school holiday, a term
+            -- starting): the day is taken against their factor, which a
+            -- site's own calendar follows only roughly, so only a far
+            -- change of the day counts
             when
                 days.peer_site_count >= {{ rules['peer_min_sites'] }}
                 and abs(days.peer_day_ratio - 1) >= {{ rules['peer_calendar_shift'] }}
-                then null
+                then
+                    case
+                        when
+                            days.day_ratio >= {{ rules['calendar_day_high'] }}
+                            or days.day_ratio <= {{ rules['calendar_day_low'] }}
+                            then 'level_change'
+                    end
             when
                 days.day_ratio >= {{ rules['drift_min_ratio'] }}
                 or days.day_ratio <= {{ rules['level_shift_low'] }}
