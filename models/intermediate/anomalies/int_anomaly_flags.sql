@@ -105,10 +105,13 @@
     'predawn': '< 4',
     'evening': 'between 20 and 21',
 } %}
+{#- a net meter's windows out of the sun (see base_windows), each judged
+    when all its hours are whole and fault-free -#}
+{%- set dark_windows = {'predawn': 4, 'evening': 2} %}
 {#- the series a home's level change is judged on, each a log against the
     area's other homes: the whole day's kWh; a net meter's (its day is use
     less the sun) base before dawn and in the evening, out of the sun -#}
-{%- set level_series = ['day', 'predawn', 'evening'] %}
+{%- set level_series = ['day'] + (dark_windows | list) %}
 {#- a net meter's base before dawn or in the evening (WINDOW) as the days
     before had it, times what the weather did to its peers' that day -#}
 {%- set expected_dark_base -%}
@@ -423,32 +426,22 @@ home_days as (
                 and days.meter_fault_hours = 0
                 then days.min_interval_kwh
         end as judged_min_interval_kwh,
+    {%- for window, hours in dark_windows.items() %}
         case
             when
-                days.predawn_whole_hours = 4
+                days.{{ window }}_whole_hours = {{ hours }}
                 and days.meter_fault_hours = 0
-                then days.predawn_min_interval_kwh
-        end as judged_predawn_min_interval_kwh,
+                then days.{{ window }}_min_interval_kwh
+        end as judged_{{ window }}_min_interval_kwh,
         case
             when
-                days.evening_whole_hours = 2
+                days.{{ window }}_whole_hours = {{ hours }}
                 and days.meter_fault_hours = 0
-                then days.evening_min_interval_kwh
-        end as judged_evening_min_interval_kwh,
-        case
-            when
-                days.predawn_whole_hours = 4
-                and days.meter_fault_hours = 0
-                and days.predawn_min_interval_kwh > 0
-                then ln(days.predawn_min_interval_kwh)
-        end as judged_predawn_log_kwh,
-        case
-            when
-                days.evening_whole_hours = 2
-                and days.meter_fault_hours = 0
-                and days.evening_min_interval_kwh > 0
-                then ln(days.evening_min_interval_kwh)
-        end as judged_evening_log_kwh
+                and days.{{ window }}_min_interval_kwh > 0
+                then ln(days.{{ window }}_min_interval_kwh)
+        end as judged_{{ window }}_log_kwh
+        {{- ',' if not loop.last }}
+    {%- endfor %}
     from days
     where days.site_type = 'home'
 ),
@@ -589,7 +582,7 @@ home_peer_dark_bases as (
     select
         home_windows.area_id,
         home_windows.local_date,
-        {%- for window in ['predawn', 'evening'] %}
+        {%- for window in dark_windows %}
             avg(
                 ln(
                     home_windows.judged_{{ window }}_min_interval_kwh
@@ -602,7 +595,7 @@ home_peer_dark_bases as (
     where
         home_windows.lowest_interval_kwh >= 0
         and home_windows.usual_predawns >= {{ rules['home_drift_usual_min_days'] }}
-        {%- for window in ['predawn', 'evening'] %}
+        {%- for window in dark_windows %}
             and home_windows.usual_{{ window }}_min_interval_kwh > 0
             and home_windows.judged_{{ window }}_min_interval_kwh > 0
         {%- endfor %}
@@ -799,7 +792,7 @@ home_scores as (
         )
         or (
             home_series_scores.lowest_interval_kwh < 0
-            {%- for series in ['predawn', 'evening'] %}
+            {%- for series in dark_windows %}
                 and home_series_scores.{{ series }}_recent_days
                 >= {{ rules['home_recent_min_days'] }}
                 and home_series_scores.{{ series }}_usual_days
