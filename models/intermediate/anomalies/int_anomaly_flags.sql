@@ -56,8 +56,11 @@
                   load of its own, day and night, and the home's use rises
                   by that load; a home that uses more of everything (a
                   level shift) raises its mean by a multiple of its base's
-                  rise. Such days count as neither a night load nor a level
-                  change. A net meter's day is use less the sun: its drift
+                  rise. A smaller load (half that share) counts without
+                  the mean when the base crept up day after day over the
+                  last 10 days (its correlation with the date): a holiday
+                  at home swings the mean, not the base that way. Such
+                  days count as neither a night load nor a level change. A net meter's day is use less the sun: its drift
                   is its base before dawn (00:00-04:00 local) far above the
                   28 days before times the factor by which the area's
                   other homes' rose that day (warm nights), with its
@@ -126,6 +129,23 @@
     partition by home_windows.meter_id order by home_windows.local_date
     rows between 6 preceding and current row
 {%- endset %}
+{#- a home's last home_drift_creep_days days, this one included, and the
+    sums for the correlation of its whole day's base with the date over them
+    (no corr() on Redshift) -#}
+{%- set last_creep_days -%}
+    partition by home_windows.meter_id order by home_windows.local_date
+    rows between {{ rules['home_drift_creep_days'] - 1 }} preceding and current row
+{%- endset %}
+{%- set creep_x = wattlake.periods_since_2000('home_windows.local_date', 'day') %}
+{%- set creep_y = 'home_windows.judged_min_interval_kwh' %}
+{%- set creep_terms = {
+    'n': '1',
+    'x': creep_x,
+    'y': creep_y,
+    'xx': creep_x ~ ' * ' ~ creep_x,
+    'yy': creep_y ~ ' * ' ~ creep_y,
+    'xy': creep_x ~ ' * ' ~ creep_y,
+} %}
 {#- what the calendar did to the site's expected day: its peers' day ratio
     when they all moved (a school holiday), else nothing -#}
 {%- set calendar_day_factor -%}
@@ -652,13 +672,14 @@ home_weeks as (
             * (
                 home_windows.judged_night_min_interval_kwh
                 - home_windows.usual_night_min_interval_kwh
-            )
-            and home_windows.judged_min_interval_kwh
-            - home_windows.usual_min_interval_kwh
-            >= {{ rules['home_drift_excess_share'] }}
-            * home_windows.usual_mean_interval_kwh,
+            ),
             false
-        ) as is_day_base_raised,
+        ) as is_day_base_above,
+        (
+            home_windows.judged_min_interval_kwh
+            - home_windows.usual_min_interval_kwh
+        )
+        / nullif(home_windows.usual_mean_interval_kwh, 0) as day_base_excess_share,
         avg(
             case
                 when home_windows.meter_fault_hours = 0
@@ -667,6 +688,11 @@ home_weeks as (
                         - home_windows.usual_mean_interval_kwh
             end
         ) over ({{ last_7_days }}) as week_mean_excess_kwh,
+        {%- for name, term in creep_terms.items() %}
+            sum(
+                case when {{ creep_y }} is not null then {{ term }} end
+            ) over ({{ last_creep_days }}) as creep_sum_{{ name }},
+        {%- endfor %}
         avg(
             home_windows.judged_min_interval_kwh
             - home_windows.usual_min_interval_kwh
@@ -679,20 +705,58 @@ home_weeks as (
 ),
 
 -- homes: a failing appliance adds a load of its own: the base raised all
--- day, and the home's mean risen by about as much over the last 7 days (a
--- home using more of everything raises its mean by a multiple of its base);
--- on a net meter (whose mean is use less the sun), its base before dawn
--- and in the evening raised
+-- day by a load that matters, and the home's mean risen by about as much
+-- over the last 7 days (a home using more of everything raises its mean by
+-- a multiple of its base); or a smaller load whose base crept up day after
+-- day (however the home's own use swung: a holiday at home); on a net
+-- meter (whose mean is use less the sun), its base before dawn and in the
+-- evening raised
+{%- set creep_correlation -%}
+    (
+        home_weeks.creep_sum_n * home_weeks.creep_sum_xy
+        - home_weeks.creep_sum_x * home_weeks.creep_sum_y
+    )
+    / nullif(
+        sqrt(
+            greatest(
+                (
+                    home_weeks.creep_sum_n * home_weeks.creep_sum_xx
+                    - home_weeks.creep_sum_x * home_weeks.creep_sum_x
+                )
+                * (
+                    home_weeks.creep_sum_n * home_weeks.creep_sum_yy
+                    - home_weeks.creep_sum_y * home_weeks.creep_sum_y
+                ),
+                0
+            )
+        ),
+        0
+    )
+{%- endset %}
 home_bases as (
     select
         home_weeks.*,
+        coalesce(
+            home_weeks.is_day_base_above
+            and home_weeks.day_base_excess_share
+            >= {{ rules['home_drift_excess_share'] }},
+            false
+        ) as is_day_base_raised,
         home_weeks.is_predawn_base_raised
         or (
-            home_weeks.is_day_base_raised
+            home_weeks.is_day_base_above
             and coalesce(
-                home_weeks.week_mean_excess_kwh
+                home_weeks.day_base_excess_share
+                >= {{ rules['home_drift_excess_share'] }}
+                and home_weeks.week_mean_excess_kwh
                 <= {{ rules['home_drift_mean_excess_ratio'] }}
-                * home_weeks.week_base_excess_kwh,
+                * home_weeks.week_base_excess_kwh
+                or home_weeks.day_base_excess_share
+                >= {{ rules['home_drift_creep_excess_share'] }}
+                and home_weeks.creep_sum_n
+                >= {{ rules['home_drift_creep_days'] - 2 }}
+                and {{ creep_correlation }}
+                >= {{ rules['home_drift_creep_min_correlation'] }},
                 false
             )
         ) as is_base_raised
