@@ -56,11 +56,13 @@
                   load of its own, day and night, and the home's use rises
                   by that load; a home that uses more of everything (a
                   level shift) raises its mean by a multiple of its base's
-                  rise. A smaller load (half that share) counts without
-                  the mean when the base crept up day after day over the
-                  last 10 days (its correlation with the date): a holiday
-                  at home swings the mean, not the base that way. Such
-                  days count as neither a night load nor a level change. A net meter's day is use less the sun: its drift
+                  rise. A smaller load (home_drift_creep_excess_share)
+                  counts without the mean when the base crept up day after
+                  day over the last home_drift_creep_days days (its
+                  correlation with the date): a holiday at home swings the
+                  mean, not the base that way. Such days count as neither
+                  a night load nor a level change. A net meter's day is
+                  use less the sun: its drift
                   is its base before dawn (00:00-04:00 local) far above the
                   28 days before times the factor by which the area's
                   other homes' rose that day (warm nights), with its
