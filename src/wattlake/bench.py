@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import io
 import json
 import logging
 import multiprocessing
@@ -49,6 +48,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from wattlake.arrow_input import arrow_input
 from wattlake.ingestion.deliver import Batch, encode
 from wattlake.ingestion.land import land_pending, land_workers
 from wattlake.storage import Lake
@@ -213,17 +213,17 @@ def _copy_with_pyarrow(source: str, target: str) -> int:
     payload = Path(source).read_bytes()
     if source.endswith(".csv.gz"):
         table = pa_csv.read_csv(
-            io.BytesIO(gzip.decompress(payload)),
+            arrow_input(gzip.decompress(payload)),
             read_options=pa_csv.ReadOptions(use_threads=False),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=lambda row: "skip"),
         )
     elif source.endswith(".jsonl.gz"):
         table = pa_json.read_json(
-            io.BytesIO(gzip.decompress(payload)),
+            arrow_input(gzip.decompress(payload)),
             read_options=pa_json.ReadOptions(use_threads=False),
         )
     else:
-        table = pq.read_table(io.BytesIO(payload), use_threads=False)
+        table = pq.read_table(arrow_input(payload), use_threads=False)
     pq.write_table(table, target, compression="zstd")
     return table.num_rows
 

@@ -32,7 +32,6 @@ Only the evaluation reads `_truth/`; the pipeline never does.
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,6 +40,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pyarrow.parquet as pq
 
+from wattlake.arrow_input import arrow_input
 from wattlake.ingestion.anomalies import DURATION_HOURS
 from wattlake.storage import Lake
 
@@ -283,7 +283,7 @@ def evaluate(lake: Lake, warehouse: str) -> Evaluation:
             f"no ground truth at {truth_uri}: evaluation needs a simulated lake "
             "(`wattlake simulate`), real exports have no labels"
         )
-    truth_table = pq.read_table(io.BytesIO(lake.read_bytes(truth_uri)))
+    truth_table = pq.read_table(arrow_input(lake.read_bytes(truth_uri)))
     connection = duckdb.connect(warehouse, read_only=True)
     try:
         connection.sql("set TimeZone = 'UTC'")

@@ -35,7 +35,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import io
 import json
 import re
 import zlib
@@ -48,6 +47,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
+from wattlake.arrow_input import arrow_input
 
 # Contract columns of each raw table, in order: (required, optional).
 CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -379,7 +380,7 @@ def _arrow_split(data: bytes, fields: int, quoted: bool) -> _ArrowSplit | None:
 
     names = [f"f{index}" for index in range(fields)]
     read = pa_csv.read_csv(
-        pa.BufferReader(pa.py_buffer(data)),
+        arrow_input(data),
         read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
         parse_options=pa_csv.ParseOptions(
             quote_char='"' if quoted else False,
@@ -1010,7 +1011,7 @@ def _as_text(value: object) -> str | None:
 def _parse_parquet(payload: bytes, table: str, where: str) -> Parsed:
     required, optional = contract_columns(table, where)
     try:
-        delivered = pq.read_table(io.BytesIO(payload))
+        delivered = pq.read_table(arrow_input(payload))
     except (pa.ArrowInvalid, OSError) as exc:
         raise DeliveryError(f"{where}: not a readable Parquet file ({exc})") from exc
     _check_header(delivered.column_names, required, where)

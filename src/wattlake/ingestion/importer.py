@@ -54,6 +54,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from wattlake.arrow_input import arrow_input
 from wattlake.ingestion.formats import CONTRACTS
 from wattlake.ingestion.land import LandingConflict, land_delivery
 from wattlake.ingestion.manifest import REJECTED
@@ -203,7 +204,7 @@ def read_export(path: Path, mapping: Mapping) -> Export:
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            arrow_input(data),
             # one thread: the reader then numbers invalid rows by physical line
             read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(
@@ -724,7 +725,7 @@ def deliver_and_land(
 
 def _same_rows(payload: bytes, table: pa.Table) -> bool:
     try:
-        existing = pq.read_table(io.BytesIO(payload))
+        existing = pq.read_table(arrow_input(payload))
     except (pa.ArrowInvalid, OSError):
         return False
     return existing.equals(table)
