@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import boto3
@@ -10,6 +9,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from pipeline import mart, run_cli
+
+from wattlake.arrow_input import arrow_input
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws, pytest.mark.spark]
 
@@ -37,7 +38,7 @@ def test_the_pipeline_lands_in_s3_and_dbt_reads_it_back(
     assert len(raw_keys) == len(metering) > 0  # one Parquet file per delivery
     landed_rows = sum(
         pq.read_table(
-            io.BytesIO(s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
+            arrow_input(s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
         ).num_rows
         for key in raw_keys
     )

@@ -34,7 +34,7 @@ def test_csv_and_parquet_payloads_read_as_from_the_bytes() -> None:
     pq.write_table(table, sink)
     assert pq.read_table(arrow_input(sink.getvalue())).equals(table)
     text = b"meter_id,value\nMTR-1,0.25\nMTR-2,1.5\nMTR-2,\n"
-    assert pa_csv.read_csv(arrow_input(text)).equals(pa_csv.read_csv(io.BytesIO(text)))
+    assert pa_csv.read_csv(arrow_input(text)).equals(table)
 
 
 def test_an_empty_payload_reads_as_empty() -> None:

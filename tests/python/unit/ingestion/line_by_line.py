@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wattlake.arrow_input import arrow_input
 from wattlake.ingestion.formats import CONTRACTS, DeliveryError
 
 
@@ -242,7 +243,7 @@ def _as_text(value: object) -> str | None:
 def _parse_parquet(payload: bytes, table: str, where: str) -> Parsed:
     required, optional = contract_columns(table, where)
     try:
-        delivered = pq.read_table(io.BytesIO(payload))
+        delivered = pq.read_table(arrow_input(payload))
     except (pa.ArrowInvalid, OSError) as exc:
         raise DeliveryError(f"{where}: not a readable Parquet file ({exc})") from exc
     _check_header(delivered.column_names, required, where)
