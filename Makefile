@@ -60,7 +60,11 @@ browser:
 
 test-python: install browser
 	@echo "==> pytest (unit, Spark, S3 on a local moto server, the pipeline end to end), two workers"
-	$(BIN)/pytest -n 2 --dist loadgroup
+	@# groups go to the workers in collection order: the end-to-end tests (few,
+	@# each a pipeline run) before the unit tests (many, short), so neither worker
+	@# is left with a long test at the end (xdist's default order, by test count,
+	@# queued the one-test modules last)
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 compile: install
 	@echo "==> dbt compile for $(CLOUD_TARGETS), full and incremental branches, offline"
