@@ -80,7 +80,7 @@ lint: install compile
 	$(BIN)/ruff check src tests/python spark lambda
 	$(BIN)/ruff format --check src tests/python spark lambda
 	@echo "==> sqlfluff, DuckDB dialect, on the dbt sources (style and layout)"
-	WATTLAKE_LAKE=./lake WATTLAKE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint models tests/dbt --processes 0
+	WATTLAKE_LAKE=./lake WATTLAKE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint models tests/dbt
 	@echo "==> sqlfluff, Athena and Redshift dialects, on the compiled SQL (parses as that engine's SQL)"
 	@# .sqlfluffignore leaves target/ out of the style lint above: disregarded here.
 	@# Style rules are for the sources; compiled SQL is checked for parsing and conventions.
@@ -88,7 +88,7 @@ lint: install compile
 		echo "    $$target ($$branch): $$(find target/$$target-$$branch/compiled/wattlake -name '*.sql' | wc -l) files"; \
 		$(BIN)/sqlfluff lint target/$$target-$$branch/compiled/wattlake \
 			--disregard-sqlfluffignores --dialect $$target --templater raw \
-			--exclude-rules layout,capitalisation,structure,references,ambiguous,aliasing --processes 0; \
+			--exclude-rules layout,capitalisation,structure,references,ambiguous,aliasing; \
 	done; done
 
 $(CHECKOV_STAMP): infra/requirements-checkov.txt
