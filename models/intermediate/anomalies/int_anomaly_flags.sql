@@ -62,14 +62,14 @@
                   correlation with the date): a holiday at home swings the
                   mean, not the base that way. Such days count as neither
                   a night load nor a level change. A net meter's day is
-                  use less the sun: its drift
-                  is its base before dawn (00:00-04:00 local) far above the
-                  28 days before times the factor by which the area's
-                  other homes' rose that day (warm nights), with its
-                  evening base (20:00-22:00, out of the sun and before a
-                  night load) risen beyond its peers' by a good share as
-                  much, and at most a few times as much (a home using more
-                  of everything lifts a busy evening by a multiple).
+                  use less the sun: its drift is its base before dawn
+                  (00:00-04:00 local) far above the 28 days before times
+                  the factor by which the area's other homes' rose that day
+                  (warm nights), with its evening base (20:00-22:00, out
+                  of the sun and before a night load) risen beyond its
+                  peers' by a good share as much, and at most a few times
+                  as much (a home using more of everything lifts a busy
+                  evening by a multiple).
     The day rules skip a day a meter fault explains (zeros, a repeated
     value). level_change and night_load skip homes and public holidays (a
     closed office is not an anomaly); on a day its peers moved far together
