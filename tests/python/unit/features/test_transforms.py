@@ -291,6 +291,8 @@ def test_rerunning_a_date_overwrites_only_that_partition(spark, tmp_path: Path) 
     output = Path(lake.anomaly_features_prefix())
     before = {p: p.stat().st_mtime_ns for p in output.glob("reading_date=*/*.parquet")}
     assert len({p.parent for p in before}) == days
+    # the partitions hold Parquet files only (no hidden .crc beside each)
+    assert set(output.glob("reading_date=*/*")) == set(before)
     rerun_day = START.date() + timedelta(days=10)
     again = run_features(spark, lake, start=rerun_day, end=rerun_day)
     assert again.rows == 2 * 24
