@@ -562,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(settings, args.port, args.host, args.public)
         result = _single(args, settings)
-        _report(result)
+        _report(result, logging.WARNING)  # the command's summary: --quiet keeps it
         if args.command == "docs" and args.serve:
             _serve(settings.build_dir / "docs", args.port)
         return 0 if result.ok else 1
@@ -649,8 +649,9 @@ def _report_and_return(result: StageResult) -> StageResult:
     return result
 
 
-def _report(result: StageResult) -> None:
-    level = logging.INFO if result.ok else logging.ERROR
+def _report(result: StageResult, level: int = logging.INFO) -> None:
+    """A stage's one-line summary (an error when it failed)."""
+    level = level if result.ok else logging.ERROR
     log.log(level, "%s: %s (%.1f s)", result.stage, result.summary, result.seconds)
 
 

@@ -133,6 +133,15 @@ def run_dbt(settings: Settings, args: list[str], check: bool = True) -> Transfor
         "--target",
         settings.target,
     ]
+    if not log.isEnabledFor(logging.INFO):
+        # `wattlake --quiet`: dbt prints its warnings and errors only; its log
+        # file keeps its own level (--log-level alone would set both)
+        command += [
+            "--log-level",
+            "warn",
+            "--log-level-file",
+            os.environ.get("DBT_LOG_LEVEL_FILE", "debug"),
+        ]
     results = dbt_target_dir(settings) / "run_results.json"
     results.unlink(missing_ok=True)  # never summarise an earlier run
     log.info("transform: dbt %s", " ".join(args))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -18,17 +19,19 @@ ZONES = ["tetouan-zone-1", "tetouan-zone-2", "tetouan-zone-3"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     if not TETOUAN.is_file():
         pytest.skip(f"{TETOUAN} is not there (set WATTLAKE_REAL_DATA)")
     tmp = tmp_path_factory.mktemp("import")
     imported = run_cli(["import", str(TETOUAN), "--mapping", "tetouan_zones"], tmp)
-    run_cli(["transform"], tmp)
-    return tmp, imported.stderr
+    transformed = run_cli(["--quiet", "transform"], tmp)
+    return tmp, imported.stderr, transformed.stdout + transformed.stderr
 
 
-def test_the_import_prints_where_every_line_went(built: tuple[Path, str]) -> None:
-    _, log = built
+def test_the_import_prints_where_every_line_went(
+    built: tuple[Path, str, str],
+) -> None:
+    _, log, _ = built
     assert "104,832 data lines = 52,416 delivered + 52,416 empty lines" in log
     assert "readings: 157,248 rows (3 per delivered line" in log
     assert "weather: 52,416 rows (1 per delivered line) in 12 batches" in log
@@ -36,9 +39,9 @@ def test_the_import_prints_where_every_line_went(built: tuple[Path, str]) -> Non
 
 
 def test_the_daily_mart_has_every_local_day_of_the_three_zones(
-    built: tuple[Path, str],
+    built: tuple[Path, str, str],
 ) -> None:
-    tmp, _ = built
+    tmp, _, _ = built
     warehouse = tmp / "warehouse" / "wattlake.duckdb"
     daily = mart(warehouse, "fct_site_daily_usage")
     assert sorted(daily["site_id"].unique()) == ZONES
@@ -84,9 +87,9 @@ def test_the_daily_mart_has_every_local_day_of_the_three_zones(
 
 
 def test_a_lake_without_tariff_deliveries_is_priced_on_default_tariffs(
-    built: tuple[Path, str],
+    built: tuple[Path, str, str],
 ) -> None:
-    tmp, _ = built
+    tmp, _, _ = built
     assert not (tmp / "lake" / "landing" / "tariffs").exists()
     monthly = mart(tmp / "warehouse" / "wattlake.duckdb", "fct_site_monthly_cost")
     assert len(monthly) == len(ZONES) * 12
@@ -100,3 +103,13 @@ def test_a_lake_without_tariff_deliveries_is_priced_on_default_tariffs(
     assert monthly["total_cost_gbp"].to_numpy() == pytest.approx(
         monthly["imported_kwh"].to_numpy() * price[0], rel=1e-9
     )
+
+
+def test_quiet_keeps_the_summary_and_drops_dbt_progress(
+    built: tuple[Path, str, str],
+) -> None:
+    _, _, quiet = built
+    assert re.search(r"transform: dbt .*pass=\d+", quiet)  # the command's summary
+    # dbt's banner and per-node lines are not printed (its log file has them)
+    assert "Running with dbt" not in quiet
+    assert " START " not in quiet
