@@ -158,8 +158,13 @@ def stage_features(
     settings: Settings, start: date | None = None, end: date | None = None
 ) -> StageResult:
     """The Spark anomaly feature job in local mode."""
-    from wattlake.features.job import local_spark_session, run_features_on_lake
+    from wattlake.features.job import (
+        check_dates,
+        local_spark_session,
+        run_features_on_lake,
+    )
 
+    check_dates(start, end)  # before Spark takes its seconds to start
     started = time.perf_counter()
     log.info("features: starting Spark (local mode)")
     spark = local_spark_session()

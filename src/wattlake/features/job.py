@@ -36,6 +36,19 @@ class FeatureReport:
     output: str
 
 
+def check_dates(start: date | None, end: date | None) -> None:
+    """Refuse a date range that holds no date (`end` before `start`).
+
+    Raises:
+        FeatureJobError: `end` is before `start`.
+
+    """
+    if start is not None and end is not None and end < start:
+        raise FeatureJobError(
+            f"--end {end} is before --start {start}: no date to compute"
+        )
+
+
 def spark_path(lake: Lake, uri: str) -> str:
     """The URI Spark uses for a lake location.
 
@@ -130,9 +143,11 @@ def run_features(
     """Compute anomaly features for reading dates in [start, end] (default: all).
 
     Raises:
-        FeatureJobError: there are no clean readings to read.
+        FeatureJobError: `end` is before `start`, or there are no clean
+            readings to read.
 
     """
+    check_dates(start, end)
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
