@@ -15,10 +15,14 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from wattlake.storage import Lake
 
 log = logging.getLogger(__name__)
+
+# Spark's log in local runs: warnings and errors, without start-up notices
+LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
 class FeatureJobError(RuntimeError):
@@ -98,6 +102,10 @@ def local_spark_session(app_name: str = "wattlake-anomaly-features"):
             "spark.driver.memory", os.environ.get("WATTLAKE_SPARK_DRIVER_MEMORY", "4g")
         )
         .config("spark.ui.enabled", "false")
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
+        )
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.parquet.compression.codec", "zstd")
         # Local files without Hadoop's checksum layer: no hidden .crc file
@@ -115,9 +123,7 @@ def local_spark_session(app_name: str = "wattlake-anomaly-features"):
         # back through buffers of its own: out of memory on a city year)
         .config("spark.sql.windowExec.buffer.in.memory.threshold", "65536")
     )
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
-    return spark
+    return builder.getOrCreate()
 
 
 def parquet_dictionary_options(frame) -> dict[str, str]:

@@ -51,6 +51,9 @@ def test_run_prints_where_everything_is(first_run) -> None:
     assert "wattlake dashboard" in log and "http://127.0.0.1:8501/" in log
     assert str(tmp / "build" / "docs" / "index.html") in log
     assert (tmp / "build" / "docs" / "index.html").stat().st_size > 100_000
+    # Spark logs warnings only, without its start-up notices (log4j2.properties)
+    assert "Using Spark's default log4j profile" not in log
+    assert "NativeCodeLoader" not in log
 
 
 def affected_site_days(lake: Path) -> set[tuple[str, date]]:
