@@ -40,17 +40,23 @@ class FeatureReport:
     output: str
 
 
-def check_dates(start: date | None, end: date | None) -> None:
-    """Refuse a date range that holds no date (`end` before `start`).
+def check_request(lake: Lake, start: date | None, end: date | None) -> None:
+    """Refuse a run that cannot compute anything, before Spark does any work.
 
     Raises:
-        FeatureJobError: `end` is before `start`.
+        FeatureJobError: `end` is before `start`, or an input of the job
+            (`lake.feature_inputs()`) holds no Parquet file.
 
     """
     if start is not None and end is not None and end < start:
         raise FeatureJobError(
             f"--end {end} is before --start {start}: no date to compute"
         )
+    for name, prefix in lake.feature_inputs().items():
+        if not any(uri.endswith(".parquet") for uri in lake.list(prefix)):
+            raise FeatureJobError(
+                f"no {name} in {prefix}: run `wattlake transform --selector lake_clean` first"
+            )
 
 
 def spark_path(lake: Lake, uri: str) -> str:
@@ -149,11 +155,10 @@ def run_features(
     """Compute anomaly features for reading dates in [start, end] (default: all).
 
     Raises:
-        FeatureJobError: `end` is before `start`, or there are no clean
-            readings to read.
+        FeatureJobError: see `check_request`.
 
     """
-    check_dates(start, end)
+    check_request(lake, start, end)
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -164,13 +169,10 @@ def run_features(
     )
 
     started = time.perf_counter()
-    inputs = {}
-    for name, prefix in lake.feature_inputs().items():
-        if not any(uri.endswith(".parquet") for uri in lake.list(prefix)):
-            raise FeatureJobError(
-                f"no {name} in {prefix}: run `wattlake transform --selector lake_clean` first"
-            )
-        inputs[name] = spark.read.parquet(spark_path(lake, prefix))
+    inputs = {
+        name: spark.read.parquet(spark_path(lake, prefix))
+        for name, prefix in lake.feature_inputs().items()
+    }
     readings = inputs["readings"]
     if start is not None:
         history_start = start - timedelta(days=HISTORY_DAYS)
