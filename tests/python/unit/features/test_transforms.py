@@ -81,16 +81,94 @@ def features(spark, readings, sites=None, weather=None) -> pd.DataFrame:
     )
 
 
-def hourly(values: np.ndarray) -> list[float]:
-    """15-minute values that add up to the given hourly values (4 equal quarters)."""
-    return [v / 4 for v in values for _ in range(4)]
+def hourly(values) -> list[float | None]:
+    """Four equal 15-minute values per hourly value (None: an hour not read)."""
+    return [None if v is None else v / 4 for v in values for _ in range(4)]
 
 
-def test_expected_value_is_the_median_of_the_same_hour_in_earlier_weeks(spark) -> None:
-    rng = np.random.default_rng(1)
-    hours = 24 * 7 * 5
-    values = rng.gamma(4.0, 2.0, hours).round(3)
-    got = features(spark, quarter_hours({"m1": hourly(values)}))
+# The hand-made series of one meter each. They run as the meters of one job
+# (`one_meter_each`): a Spark job takes seconds whatever its size, and no
+# feature of a meter reads another meter's rows (the peers, which do, are
+# tested on jobs of their own).
+def gamma_hours(
+    seed: int, shape: float, scale: float, hours: int
+) -> list[float | None]:
+    return list(np.random.default_rng(seed).gamma(shape, scale, hours).round(3))
+
+
+def profile_hours() -> list[float | None]:
+    return gamma_hours(1, 4.0, 2.0, 24 * 7 * 5)
+
+
+def gap_hours() -> list[float | None]:
+    values = gamma_hours(2, 3.0, 1.0, 24 * 10)
+    values[50:53] = [None] * 3  # three hours not read: a gap, not zeros
+    return values
+
+
+def missing_hours() -> list[float | None]:
+    values = gamma_hours(5, 4.0, 2.0, 24 * 7 * 3)
+    values[30:54] = [None] * 24  # a day not read in the first week
+    values[400:406] = [0.0, 0.0, 0.0, None, 0.0, 0.0]  # zeros, an hour missing
+    return values
+
+
+def runs_quarters() -> list[float | None]:
+    values: list[float | None] = [1.0 + 0.1 * (i % 7) for i in range(4 * 48)]
+    values[4 * 10 : 4 * 15] = [0.8] * 20  # hours 10-14: the meter repeats 0.8
+    values[4 * 30 : 4 * 33] = [0.0] * 12  # hours 30-32: zeros
+    return values
+
+
+SPIKE_HOUR = 24 * 7 + 12  # day 8, 12:00
+
+
+def spike_quarters() -> list[float | None]:
+    values = list(np.random.default_rng(3).uniform(0.9, 1.1, 4 * 24 * 8))
+    values[4 * SPIKE_HOUR + 1] += 10.0  # 12:15
+    return values
+
+
+def drift_factors() -> list[float]:
+    """Flat weeks, then use rising by 5 % of expected a day for two weeks."""
+    days = 8 * 7
+    return [1.0] * (days - 14) + [1.0 + 0.05 * (d + 1) for d in range(14)]
+
+
+DST_START = datetime(2025, 3, 29)  # 2025-03-30 in London: 01:00 GMT is 02:00 BST
+
+ONE_METER_EACH = {  # meter: (its first reading, its 15-minute values)
+    "profile": (START, hourly(profile_hours())),
+    "gap": (START, hourly(gap_hours())),
+    "missing": (START, hourly(missing_hours())),
+    "runs": (START, runs_quarters()),
+    "spike": (START, spike_quarters()),
+    "drift": (START, [0.25 * factor for factor in drift_factors() for _ in range(96)]),
+    "dst": (DST_START, [0.25] * (4 * 24 * 3)),
+}
+
+
+@pytest.fixture(scope="module")
+def one_meter_each(spark) -> dict[str, pd.DataFrame]:
+    """The features of each series of ONE_METER_EACH, computed in one job."""
+    readings = pd.concat(
+        [
+            quarter_hours({meter: values}, start)
+            for meter, (start, values) in ONE_METER_EACH.items()
+        ],
+        ignore_index=True,
+    )
+    got = features(spark, readings)
+    return {
+        meter: rows.reset_index(drop=True) for meter, rows in got.groupby("meter_id")
+    }
+
+
+def test_expected_value_is_the_median_of_the_same_hour_in_earlier_weeks(
+    one_meter_each,
+) -> None:
+    values = np.array(profile_hours())
+    got = one_meter_each["profile"]
     assert got["energy_kwh"].to_numpy() == pytest.approx(values)
     series = pd.Series(values)
     same_hour = pd.concat([series.shift(168 * w) for w in range(1, 9)], axis=1)
@@ -105,13 +183,9 @@ def test_expected_value_is_the_median_of_the_same_hour_in_earlier_weeks(spark) -
     assert got["expected_kwh"][: 2 * 168].isna().all()  # fewer than 2 weeks before
 
 
-def test_rolling_statistics_match_pandas_across_a_gap(spark) -> None:
-    rng = np.random.default_rng(2)
-    values: list[float | None] = list(rng.gamma(3.0, 1.0, 24 * 10).round(3))
-    values[50:53] = [None] * 3  # three hours not read: a gap, not zeros
-    quarters = [None if v is None else v / 4 for v in values for _ in range(4)]
-    got = features(spark, quarter_hours({"m1": quarters}))
-    series = pd.Series(values, dtype=float)
+def test_rolling_statistics_match_pandas_across_a_gap(one_meter_each) -> None:
+    got = one_meter_each["gap"]
+    series = pd.Series(gap_hours(), dtype=float)
     present = series.notna().to_numpy()
     assert len(got) == present.sum()  # hours without readings have no row
     for label, hours in (("24h", 24), ("7d", 168)):
@@ -120,14 +194,9 @@ def test_rolling_statistics_match_pandas_across_a_gap(spark) -> None:
         assert np.allclose(got[f"stddev_{label}_kwh"], rolling.std(ddof=0)[present])
 
 
-def test_look_backs_count_hours_not_rows_across_missing_hours(spark) -> None:
-    rng = np.random.default_rng(5)
-    values: list[float | None] = list(rng.gamma(4.0, 2.0, 24 * 7 * 3).round(3))
-    values[30:54] = [None] * 24  # a day not read in the first week
-    values[400:406] = [0.0, 0.0, 0.0, None, 0.0, 0.0]  # zeros, an hour missing
-    quarters = [None if v is None else v / 4 for v in values for _ in range(4)]
-    got = features(spark, quarter_hours({"m1": quarters}))
-    series = pd.Series(values, dtype=float)
+def test_look_backs_count_hours_not_rows_across_missing_hours(one_meter_each) -> None:
+    got = one_meter_each["missing"]
+    series = pd.Series(missing_hours(), dtype=float)
     present = series.notna().to_numpy()
     assert len(got) == present.sum()
     # the same hour 1..8 weeks back is 168 k hours back, whatever is missing
@@ -142,11 +211,8 @@ def test_look_backs_count_hours_not_rows_across_missing_hours(spark) -> None:
     assert runs[hour].tolist() == [1, 2, 3, 1, 2]
 
 
-def test_a_flatline_and_a_zero_run_are_counted_in_hours(spark) -> None:
-    values = [1.0 + 0.1 * (i % 7) for i in range(4 * 48)]
-    values[4 * 10 : 4 * 15] = [0.8] * 20  # hours 10-14: the meter repeats 0.8
-    values[4 * 30 : 4 * 33] = [0.0] * 12  # hours 30-32: zeros
-    got = features(spark, quarter_hours({"m1": values}))
+def test_a_flatline_and_a_zero_run_are_counted_in_hours(one_meter_each) -> None:
+    got = one_meter_each["runs"]
     assert got["flat_run_hours"].tolist()[8:17] == [0, 0, 1, 2, 3, 4, 5, 0, 0]
     assert got["zero_run_hours"].tolist()[29:35] == [0, 1, 2, 3, 0, 0]
     # a repeated value is not a zero run, and zeros are not a flatline
@@ -154,24 +220,15 @@ def test_a_flatline_and_a_zero_run_are_counted_in_hours(spark) -> None:
     assert got["flat_run_hours"][30:33].eq(0).all()
 
 
-def test_a_spike_stands_out_against_the_usual_interval(spark) -> None:
-    rng = np.random.default_rng(3)
-    values = list(rng.uniform(0.9, 1.1, 4 * 24 * 8))
-    spike_at = 4 * (24 * 7 + 12) + 1  # day 8, 12:15
-    values[spike_at] += 10.0
-    got = features(spark, quarter_hours({"m1": values}))
-    ratio = got["max_interval_ratio"]
-    spike_hour = 24 * 7 + 12
-    assert ratio[spike_hour] > 8
-    assert ratio.drop(index=spike_hour).max() < 1.5
+def test_a_spike_stands_out_against_the_usual_interval(one_meter_each) -> None:
+    ratio = one_meter_each["spike"]["max_interval_ratio"]
+    assert ratio[SPIKE_HOUR] > 8
+    assert ratio.drop(index=SPIKE_HOUR).max() < 1.5
 
 
-def test_a_drift_gives_the_slope_of_the_daily_ratio(spark) -> None:
-    # flat weeks, then use rising by 5 % of expected a day for two weeks
-    days = 8 * 7
-    daily_factor = [1.0] * (days - 14) + [1.0 + 0.05 * (d + 1) for d in range(14)]
-    values = [0.25 * factor for factor in daily_factor for _ in range(96)]
-    got = features(spark, quarter_hours({"m1": values}))
+def test_a_drift_gives_the_slope_of_the_daily_ratio(one_meter_each) -> None:
+    daily_factor = drift_factors()
+    got = one_meter_each["drift"]
     last = got[got["local_date"] == got["local_date"].max()].iloc[0]
     assert last["day_ratio"] == pytest.approx(daily_factor[-1])
     assert last["drift_slope_per_day"] == pytest.approx(0.05)
@@ -184,11 +241,8 @@ def test_a_drift_gives_the_slope_of_the_daily_ratio(spark) -> None:
     )
 
 
-def test_a_dst_day_has_23_local_hours_and_its_own_night(spark) -> None:
-    # 2025-03-30 in London: 01:00 GMT is 02:00 BST, the day has 23 hours
-    start = datetime(2025, 3, 29)
-    values = [0.25] * (4 * 24 * 3)
-    got = features(spark, quarter_hours({"m1": values}, start))
+def test_a_dst_day_has_23_local_hours_and_its_own_night(one_meter_each) -> None:
+    got = one_meter_each["dst"]
     day = got[got["local_date"] == date(2025, 3, 30)]
     assert len(day) == 23
     assert day["day_kwh"].iloc[0] == pytest.approx(23.0)
