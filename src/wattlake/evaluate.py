@@ -259,13 +259,11 @@ def _feature_dates(lake: Lake) -> tuple[date | None, date | None]:
     an S3 lake need credentials this connection does not have.
     """
     dates = {
-        uri.split("reading_date=", 1)[1].split("/", 1)[0]
-        for uri in lake.list(lake.anomaly_features_prefix())
-        if "reading_date=" in uri
-    }
+        Lake.reading_date_of(uri) for uri in lake.list(lake.anomaly_features_prefix())
+    } - {None}
     if not dates:
         return None, None
-    return date.fromisoformat(min(dates)), date.fromisoformat(max(dates))
+    return min(dates), max(dates)
 
 
 def evaluate(lake: Lake, warehouse: str) -> Evaluation:

@@ -375,6 +375,12 @@ class Lake:
         """Typed, deduplicated readings, partitioned by UTC reading date (dbt writes)."""
         return f"{self.root}/clean/readings"
 
+    @staticmethod
+    def reading_date_of(uri: str) -> date | None:
+        """The date of the `reading_date=YYYY-MM-DD` partition holding `uri`, if any."""
+        _, found, rest = uri.partition("reading_date=")
+        return date.fromisoformat(rest.split("/", 1)[0]) if found else None
+
     def feature_inputs(self) -> dict[str, str]:
         """What the Spark feature job reads from `clean/` (dbt publishes all three)."""
         return {

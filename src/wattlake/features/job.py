@@ -221,14 +221,41 @@ def run_features(
     )
 
 
+def feature_input_uris(
+    lake: Lake, start: date | None = None, end: date | None = None
+) -> list[str]:
+    """The files of the job's inputs a run for [start, end] reads.
+
+    Of the readings, the dates from HISTORY_DAYS before `start` to `end`
+    (the filter `run_features` applies); the registry and weather whole.
+    """
+    from wattlake.features.transforms import HISTORY_DAYS
+
+    first = None if start is None else start - timedelta(days=HISTORY_DAYS)
+
+    def read(uri: str) -> bool:
+        day = Lake.reading_date_of(uri)
+        return day is None or (
+            (first is None or first <= day) and (end is None or day <= end)
+        )
+
+    return [
+        uri
+        for prefix in lake.feature_inputs().values()
+        for uri in lake.list(prefix)
+        if read(uri)
+    ]
+
+
 def run_features_on_lake(
     spark, lake: Lake, start: date | None = None, end: date | None = None
 ) -> FeatureReport:
     """Run the job on any lake, also an S3 lake this Spark cannot read itself.
 
-    Without an S3 connector (a laptop), `clean/readings` is copied to a local
-    work folder, the job runs there, and the partitions it wrote replace the
-    same partitions in the lake.
+    Without an S3 connector (a laptop), what the run reads of `clean/` (its
+    dates and their history: `feature_input_uris`) is copied to a local work
+    folder, the job runs there, and the partitions it wrote replace the same
+    partitions in the lake.
     """
     if not lake.is_s3 or spark_reads_s3():
         return run_features(spark, lake, start, end)
@@ -236,11 +263,7 @@ def run_features_on_lake(
 
     with tempfile.TemporaryDirectory(prefix="wattlake-spark-") as tmp:
         local = Lake(tmp)
-        copied = [
-            uri
-            for prefix in lake.feature_inputs().values()
-            for uri in lake.list(prefix)
-        ]
+        copied = feature_input_uris(lake, start, end)
         for uri in copied:
             local.write_bytes(lake.rebase(uri, local), lake.read_bytes(uri))
         log.info(

@@ -1,11 +1,11 @@
 """The feature job's checks that come before Spark does any work."""
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from wattlake.features.job import FeatureJobError, run_features
+from wattlake.features.job import FeatureJobError, feature_input_uris, run_features
 from wattlake.storage import Lake
 
 
@@ -27,3 +27,27 @@ def test_a_one_day_range_is_accepted_and_then_needs_clean_readings(
         match=r"no \w+ in .*run `wattlake transform --selector lake_clean`",
     ):
         run_features(None, lake, start=date(2025, 5, 1), end=date(2025, 5, 1))
+
+
+def test_a_dated_run_reads_its_dates_and_their_history_only(tmp_path: Path) -> None:
+    from wattlake.features.transforms import HISTORY_DAYS
+
+    lake = Lake(str(tmp_path / "lake"))
+    first_day = date(2025, 1, 1)
+    for offset in range(120):
+        day = first_day + timedelta(days=offset)
+        lake.write_bytes(
+            f"{lake.clean_readings_prefix()}/reading_date={day}/part-0.parquet", b""
+        )
+    registry = f"{lake.feature_inputs()['meter_sites']}/part-0.parquet"
+    lake.write_bytes(registry, b"")
+
+    start, end = date(2025, 4, 1), date(2025, 4, 2)
+    uris = feature_input_uris(lake, start, end)
+    days = sorted(day for uri in uris if (day := Lake.reading_date_of(uri)))
+    assert days[0] == start - timedelta(days=HISTORY_DAYS)
+    assert days[-1] == end
+    assert len(days) == HISTORY_DAYS + 2
+    assert registry in uris  # not partitioned by date: always read
+    # an undated run reads everything
+    assert len(feature_input_uris(lake)) == 121
