@@ -261,9 +261,15 @@ def run_features_on_lake(
         return run_features(spark, lake, start, end)
     import tempfile
 
+    copied = feature_input_uris(lake, start, end)
+    if not any(Lake.reading_date_of(uri) for uri in copied):
+        # as on a local lake: no readings on those dates, nothing computed
+        log.info(
+            "features: no clean readings from %s to %s in %s", start, end, lake.root
+        )
+        return FeatureReport(0, None, None, 0.0, lake.anomaly_features_prefix())
     with tempfile.TemporaryDirectory(prefix="wattlake-spark-") as tmp:
         local = Lake(tmp)
-        copied = feature_input_uris(lake, start, end)
         for uri in copied:
             local.write_bytes(lake.rebase(uri, local), lake.read_bytes(uri))
         log.info(
