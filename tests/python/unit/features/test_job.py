@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from wattlake.features.job import FeatureJobError, feature_input_uris, run_features
+from wattlake.features.job import (
+    FeatureJobError,
+    feature_input_uris,
+    run_features,
+    run_features_on_lake,
+)
 from wattlake.storage import Lake
 
 
@@ -51,3 +56,24 @@ def test_a_dated_run_reads_its_dates_and_their_history_only(tmp_path: Path) -> N
     assert registry in uris  # not partitioned by date: always read
     # an undated run reads everything
     assert len(feature_input_uris(lake)) == 121
+
+
+@pytest.mark.aws
+def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
+    s3_endpoint: str, s3_bucket: str
+) -> None:
+    lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+    inputs = lake.feature_inputs()
+    for uri in (
+        f"{inputs['readings']}/reading_date=2025-01-01/part-0.parquet",
+        f"{inputs['meter_sites']}/part-0.parquet",
+        f"{inputs['weather_hourly']}/part-0.parquet",
+    ):
+        lake.write_bytes(uri, b"")
+    # September and its 56 days of history hold no readings: nothing to
+    # copy or compute, and Spark is not used (no session needed)
+    report = run_features_on_lake(
+        None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2)
+    )
+    assert report.rows == 0 and report.first_date is None
+    assert lake.list(lake.anomaly_features_prefix()) == []
