@@ -159,6 +159,9 @@ def run_features(
 
     """
     check_request(lake, start, end)
+    nothing = no_readings_report(lake, feature_input_uris(lake, start, end), start, end)
+    if nothing is not None:
+        return nothing  # (reading back an output never written would fail)
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -247,6 +250,16 @@ def feature_input_uris(
     ]
 
 
+def no_readings_report(
+    lake: Lake, uris: list[str], start: date | None, end: date | None
+) -> FeatureReport | None:
+    """A report of nothing computed when `uris` hold no dated readings, else None."""
+    if any(Lake.reading_date_of(uri) for uri in uris):
+        return None
+    log.info("features: no clean readings from %s to %s in %s", start, end, lake.root)
+    return FeatureReport(0, None, None, 0.0, lake.anomaly_features_prefix())
+
+
 def run_features_on_lake(
     spark, lake: Lake, start: date | None = None, end: date | None = None
 ) -> FeatureReport:
@@ -262,12 +275,9 @@ def run_features_on_lake(
     import tempfile
 
     copied = feature_input_uris(lake, start, end)
-    if not any(Lake.reading_date_of(uri) for uri in copied):
-        # as on a local lake: no readings on those dates, nothing computed
-        log.info(
-            "features: no clean readings from %s to %s in %s", start, end, lake.root
-        )
-        return FeatureReport(0, None, None, 0.0, lake.anomaly_features_prefix())
+    nothing = no_readings_report(lake, copied, start, end)
+    if nothing is not None:
+        return nothing
     with tempfile.TemporaryDirectory(prefix="wattlake-spark-") as tmp:
         local = Lake(tmp)
         for uri in copied:

@@ -77,3 +77,18 @@ def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
     )
     assert report.rows == 0 and report.first_date is None
     assert lake.list(lake.anomaly_features_prefix()) == []
+
+
+def test_a_run_without_readings_in_its_dates_computes_nothing(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    inputs = lake.feature_inputs()
+    for uri in (
+        f"{inputs['readings']}/reading_date=2025-01-01/part-0.parquet",
+        f"{inputs['meter_sites']}/part-0.parquet",
+        f"{inputs['weather_hourly']}/part-0.parquet",
+    ):
+        lake.write_bytes(uri, b"")
+    # September and its history hold no readings: a report of nothing, before
+    # Spark is used (reading back an output never written would fail)
+    report = run_features(None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2))
+    assert report.rows == 0 and report.first_date is None
