@@ -205,6 +205,10 @@ def run_features(
         ).partitionBy("reading_date").parquet(spark_path(lake, output))
     finally:
         hourly.unpersist()
+    if not any(uri.endswith(".parquet") for uri in lake.list(output)):
+        # history only, no reading on the dates asked for, and no features
+        # from earlier runs: Spark cannot read an output without files
+        return FeatureReport(0, None, None, time.perf_counter() - started, output)
     written = spark.read.parquet(spark_path(lake, output))
     if start is not None:
         written = written.where(F.col("reading_date") >= F.lit(start))

@@ -365,6 +365,16 @@ def test_rerunning_a_date_overwrites_only_that_partition(spark, tmp_path: Path) 
     assert day["mean_7d_kwh"].iloc[23] == pytest.approx(np.mean(range(5, 12)))
 
 
+def test_dates_after_the_readings_compute_nothing(spark, tmp_path: Path) -> None:
+    # their history holds readings, the dates asked for none, and nothing
+    # was computed before: no output to read back
+    lake = Lake(str(tmp_path / "lake"))
+    write_clean(lake, {"m1": [0.25] * (96 * 3)}, 3)
+    later = START.date() + timedelta(days=20)
+    report = run_features(spark, lake, start=later, end=later)
+    assert report.rows == 0 and report.first_date is None
+
+
 def test_an_area_with_few_peers_compares_with_the_whole_city(spark) -> None:
     # two offices in each of two areas: too few per area, so the city's four
     days = 22
