@@ -58,11 +58,8 @@ def test_a_dated_run_reads_its_dates_and_their_history_only(tmp_path: Path) -> N
     assert len(feature_input_uris(lake)) == 121
 
 
-@pytest.mark.aws
-def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
-    s3_endpoint: str, s3_bucket: str
-) -> None:
-    lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+def with_one_day_of_readings(lake: Lake) -> None:
+    """Inputs of the job: readings on 2025-01-01 only, a registry and weather."""
     inputs = lake.feature_inputs()
     for uri in (
         f"{inputs['readings']}/reading_date=2025-01-01/part-0.parquet",
@@ -70,6 +67,14 @@ def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
         f"{inputs['weather_hourly']}/part-0.parquet",
     ):
         lake.write_bytes(uri, b"")
+
+
+@pytest.mark.aws
+def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
+    s3_endpoint: str, s3_bucket: str
+) -> None:
+    lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+    with_one_day_of_readings(lake)
     # September and its 56 days of history hold no readings: nothing to
     # copy or compute, and Spark is not used (no session needed)
     report = run_features_on_lake(
@@ -81,13 +86,7 @@ def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
 
 def test_a_run_without_readings_in_its_dates_computes_nothing(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))
-    inputs = lake.feature_inputs()
-    for uri in (
-        f"{inputs['readings']}/reading_date=2025-01-01/part-0.parquet",
-        f"{inputs['meter_sites']}/part-0.parquet",
-        f"{inputs['weather_hourly']}/part-0.parquet",
-    ):
-        lake.write_bytes(uri, b"")
+    with_one_day_of_readings(lake)
     # September and its history hold no readings: a report of nothing, before
     # Spark is used (reading back an output never written would fail)
     report = run_features(None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2))
