@@ -194,14 +194,9 @@ def stage_evaluate(settings: Settings, skip_without_truth: bool = False) -> Stag
     evaluation = evaluate(lake, str(settings.warehouse))
     for line in evaluation.table():
         log.info("evaluate: %s", line)
-    scores = ", ".join(
-        f"{kind} {scores.f1:.2f}"
-        for kind, scores in sorted(evaluation.events.items())
-        if scores.f1 is not None
-    )
     return StageResult(
         "evaluate",
-        f"event F1 {scores} -> {lake.truth('evaluation.json')}",
+        f"{evaluation.summary()} -> {lake.truth('evaluation.json')}",
         evaluation.seconds,
     )
 

@@ -136,6 +136,19 @@ class Evaluation:
             )
         return lines + footer
 
+    def summary(self) -> str:
+        """Event-level F1 per type in one line, or why there is none."""
+        scores = ", ".join(
+            f"{kind} {s.f1:.2f}"
+            for kind, s in sorted(self.events.items())
+            if s.f1 is not None
+        )
+        if scores:
+            return f"event F1 {scores}"
+        # e.g. a lake of a few days: every true event falls in the warm-up
+        left_out = sum(n for counts in self.excluded.values() for n in counts.values())
+        return f"event F1: no true event to score ({left_out} left out)"
+
     def to_json(self) -> str:
         """The report as JSON, written to the lake beside the truth."""
 

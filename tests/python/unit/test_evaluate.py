@@ -182,3 +182,13 @@ def test_the_return_of_a_warm_up_level_shift_is_left_out_with_it(
         "after a warm-up level shift ended: its return): 1 level_shift" in line
         for line in result.table()
     )
+
+
+def test_the_summary_says_when_no_true_event_is_scored(tmp_path: Path) -> None:
+    truth = [("m1", "dip", "2025-03-05 10:00", "2025-03-05 14:00")]  # warm-up
+    detected = [("m1", "dip", "2025-03-05 10:00", "2025-03-05 13:00")]
+    _, result = evaluate_on(tmp_path, truth, detected)
+    assert result.summary() == "event F1: no true event to score (1 left out)"
+    truth.append(("m2", "spike", "2025-04-01 10:00", "2025-04-01 10:15"))
+    _, result = evaluate_on(tmp_path / "scored", truth, detected)
+    assert result.summary() == "event F1 spike 0.00"
