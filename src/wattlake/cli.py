@@ -159,20 +159,22 @@ def stage_features(
 ) -> StageResult:
     """The Spark anomaly feature job in local mode."""
     from wattlake.features.job import (
-        check_request,
         local_spark_session,
+        nothing_to_compute,
         run_features_on_lake,
     )
 
     lake = _lake(settings)
-    check_request(lake, start, end)  # before Spark takes its seconds to start
     started = time.perf_counter()
-    log.info("features: starting Spark (local mode)")
-    spark = local_spark_session()
-    try:
-        report = run_features_on_lake(spark, lake, start, end)
-    finally:
-        spark.stop()
+    # checked before Spark takes its seconds to start
+    report = nothing_to_compute(lake, start, end)
+    if report is None:
+        log.info("features: starting Spark (local mode)")
+        spark = local_spark_session()
+        try:
+            report = run_features_on_lake(spark, lake, start, end)
+        finally:
+            spark.stop()
     span = f"{report.first_date} to {report.last_date}" if report.rows else "no dates"
     return StageResult(
         "features",

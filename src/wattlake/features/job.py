@@ -59,6 +59,17 @@ def check_request(lake: Lake, start: date | None, end: date | None) -> None:
             )
 
 
+def nothing_to_compute(
+    lake: Lake, start: date | None, end: date | None
+) -> FeatureReport | None:
+    """`check_request`, then a report of nothing when the run's dates hold no readings.
+
+    Needs no Spark: the CLI calls it before starting a session.
+    """
+    check_request(lake, start, end)
+    return no_readings_report(lake, feature_input_uris(lake, start, end), start, end)
+
+
 def spark_path(lake: Lake, uri: str) -> str:
     """The URI Spark uses for a lake location.
 
@@ -158,8 +169,7 @@ def run_features(
         FeatureJobError: see `check_request`.
 
     """
-    check_request(lake, start, end)
-    nothing = no_readings_report(lake, feature_input_uris(lake, start, end), start, end)
+    nothing = nothing_to_compute(lake, start, end)
     if nothing is not None:
         return nothing  # (reading back an output never written would fail)
     from pyspark import StorageLevel

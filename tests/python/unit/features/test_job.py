@@ -91,3 +91,28 @@ def test_a_run_without_readings_in_its_dates_computes_nothing(tmp_path: Path) ->
     # Spark is used (reading back an output never written would fail)
     report = run_features(None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2))
     assert report.rows == 0 and report.first_date is None
+
+
+def test_the_cli_reports_dates_without_readings_without_starting_spark(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from wattlake import cli
+    from wattlake.features import job
+
+    lake = tmp_path / "lake"
+    with_one_day_of_readings(Lake(str(lake)))
+
+    def no_spark(*args, **kwargs):
+        raise AssertionError("Spark was started")
+
+    monkeypatch.setattr(job, "local_spark_session", no_spark)
+    argv = ["--lake", str(lake), "features", "--start", "2025-09-01"]
+    with caplog.at_level(logging.INFO):
+        assert cli.main([*argv, "--end", "2025-09-02"]) == 0
+    assert "no clean readings from 2025-09-01 to 2025-09-02" in caplog.text
+    assert "features: 0 meter-hours (no dates)" in caplog.text
+    assert "starting Spark" not in caplog.text
