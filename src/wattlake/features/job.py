@@ -40,8 +40,13 @@ class FeatureReport:
     output: str
 
 
-def check_request(lake: Lake, start: date | None, end: date | None) -> None:
-    """Refuse a run that cannot compute anything, before Spark does any work.
+def nothing_to_compute(
+    lake: Lake, start: date | None, end: date | None
+) -> FeatureReport | None:
+    """Check a request before Spark does any work; a report of nothing if it reads no readings.
+
+    Lists each input once. Needs no Spark: the CLI calls it before starting a
+    session.
 
     Raises:
         FeatureJobError: `end` is before `start`, or an input of the job
@@ -52,22 +57,13 @@ def check_request(lake: Lake, start: date | None, end: date | None) -> None:
         raise FeatureJobError(
             f"--end {end} is before --start {start}: no date to compute"
         )
+    listing = _listing(lake)
     for name, prefix in lake.feature_inputs().items():
-        if not any(uri.endswith(".parquet") for uri in lake.list(prefix)):
+        if not any(uri.endswith(".parquet") for uri in listing[name]):
             raise FeatureJobError(
                 f"no {name} in {prefix}: run `wattlake transform --selector lake_clean` first"
             )
-
-
-def nothing_to_compute(
-    lake: Lake, start: date | None, end: date | None
-) -> FeatureReport | None:
-    """`check_request`, then a report of nothing when the run's dates hold no readings.
-
-    Needs no Spark: the CLI calls it before starting a session.
-    """
-    check_request(lake, start, end)
-    return no_readings_report(lake, feature_input_uris(lake, start, end), start, end)
+    return no_readings_report(lake, _read_by(listing, start, end), start, end)
 
 
 def spark_path(lake: Lake, uri: str) -> str:
@@ -166,7 +162,7 @@ def run_features(
     """Compute anomaly features for reading dates in [start, end] (default: all).
 
     Raises:
-        FeatureJobError: see `check_request`.
+        FeatureJobError: see `nothing_to_compute`.
 
     """
     nothing = nothing_to_compute(lake, start, end)
@@ -246,6 +242,18 @@ def feature_input_uris(
     Of the readings, the dates from HISTORY_DAYS before `start` to `end`
     (the filter `run_features` applies); the registry and weather whole.
     """
+    return _read_by(_listing(lake), start, end)
+
+
+def _listing(lake: Lake) -> dict[str, list[str]]:
+    """Every file of each input of the job, by input name."""
+    return {name: lake.list(prefix) for name, prefix in lake.feature_inputs().items()}
+
+
+def _read_by(
+    listing: dict[str, list[str]], start: date | None, end: date | None
+) -> list[str]:
+    """The files of `listing` a run for [start, end] reads (`feature_input_uris`)."""
     from wattlake.features.transforms import HISTORY_DAYS
 
     first = None if start is None else start - timedelta(days=HISTORY_DAYS)
@@ -256,12 +264,7 @@ def feature_input_uris(
             (first is None or first <= day) and (end is None or day <= end)
         )
 
-    return [
-        uri
-        for prefix in lake.feature_inputs().values()
-        for uri in lake.list(prefix)
-        if read(uri)
-    ]
+    return [uri for uris in listing.values() for uri in uris if read(uri)]
 
 
 def no_readings_report(
