@@ -15,22 +15,18 @@
 {%- endmacro %}
 
 {% macro duckdb__get_fixture_sql(rows, column_name_to_data_types) -%}
+{#- dbt 1.11 passes no types for a unit test's inputs: they are the relation's -#}
+{%- if column_name_to_data_types %}
+    {{ return(dbt.get_fixture_sql(rows, column_name_to_data_types)) }}
+{%- endif %}
 -- Fixture for {{ model.name }}
 {%- set types = {} %}
 {%- set quoted = {} %}
-{%- if column_name_to_data_types %}
-    {%- for name, data_type in column_name_to_data_types.items() %}
-        {%- do types.update({name | lower: data_type.split('(')[0] if 'varying' in data_type else data_type}) %}
-        {%- do quoted.update({name | lower: adapter.quote(name)}) %}
-    {%- endfor %}
-{%- else %}
-    {%- set relation = defer_relation if (defer_relation and not load_relation(this)) else this %}
-    {%- for column in adapter.get_columns_in_relation(relation) %}
-        {%- set data_type = column.data_type %}
-        {%- do types.update({column.name | lower: data_type.split('(')[0] if 'varying' in data_type else data_type}) %}
-        {%- do quoted.update({column.name | lower: column.quoted}) %}
-    {%- endfor %}
-{%- endif %}
+{%- set relation = defer_relation if (defer_relation and not load_relation(this)) else this %}
+{%- for column in adapter.get_columns_in_relation(relation) %}
+    {%- do types.update({column.name | lower: column.data_type}) %}
+    {%- do quoted.update({column.name | lower: column.quoted}) %}
+{%- endfor %}
 {%- if not types %}
     {{ exceptions.raise_compiler_error("Not able to get columns for unit test '" ~ model.name ~ "' from relation " ~ this ~ " because the relation doesn't exist") }}
 {%- endif %}
@@ -49,7 +45,9 @@
 {%- endfor %}
 select
 {%- for name in names %}
-    cast(fixture.c{{ loop.index }} as {{ types[name] }}) as {{ quoted[name] }}{{ "," if not loop.last }}
+    {#- a string's length stripped, as dbt does (dbt-core GH-11974) #}
+    {%- set data_type = types[name].split('(')[0] if 'varying' in types[name] else types[name] %}
+    cast(fixture.c{{ loop.index }} as {{ data_type }}) as {{ quoted[name] }}{{ "," if not loop.last }}
 {%- endfor %}
 {%- if lowered_rows %}
 from (values

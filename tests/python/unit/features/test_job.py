@@ -1,10 +1,13 @@
 """The feature job's checks that come before Spark does any work."""
 
+import logging
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from wattlake import cli
+from wattlake.features import job
 from wattlake.features.job import (
     FeatureJobError,
     feature_input_uris,
@@ -98,11 +101,6 @@ def test_the_cli_reports_dates_without_readings_without_starting_spark(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import logging
-
-    from wattlake import cli
-    from wattlake.features import job
-
     lake = tmp_path / "lake"
     with_one_day_of_readings(Lake(str(lake)))
 
