@@ -48,6 +48,10 @@
         {%- do run_query('drop table ' ~ stage) -%}
     {%- else %}
         {%- if existing_relation is not none %}
+            {%- set missing = wattlake.columns_not_in_lake(existing_relation) if key and not should_full_refresh() else [] -%}
+            {%- if missing %}
+                {{- log(this.identifier ~ ": the files in " ~ location ~ " lack column(s) " ~ (missing | join(', ')) ~ ": rebuilding it whole", info=true) -}}
+            {%- endif %}
             {{ adapter.drop_relation(existing_relation) }}
         {%- endif %}
         {#- rows reach the writer in no order of the key: with DuckDB's default

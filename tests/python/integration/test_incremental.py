@@ -6,6 +6,8 @@ without them, then they arrive, are landed, and `wattlake transform` runs
 incrementally. A full refresh of the same lake into another warehouse must
 give exactly the same rows in every incremental model, and the incremental
 run must have restated only the days and months the late readings fall on.
+And a lake whose files were written before a model gained a column is
+rebuilt whole on the next run, not read for the column it lacks.
 """
 
 from __future__ import annotations
@@ -183,3 +185,29 @@ def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
         warehouse, "fct_site_monthly_usage", "reading_month_local"
     )
     assert restated_months == {day.replace(day=1) for day in restated_days}
+
+
+def test_a_lake_written_before_a_model_gained_a_column_is_rebuilt_whole(
+    tmp_path: Path,
+) -> None:
+    for stage in ("simulate", "land"):
+        run_cli([stage], tmp_path)
+    run_cli(["transform", "--selector", "lake_clean"], tmp_path)
+    lake = tmp_path / "lake"
+    before = lake_rows(lake, "validated_readings")
+    # the validated readings as written before they had this column
+    column = "is_dst_shifted"
+    for path in (lake / "clean" / "validated_readings").rglob("*.parquet"):
+        table = pq.ParquetFile(path).read()
+        pq.write_table(table.drop_columns([column]), path)
+
+    completed = run_cli(["transform", "--selector", "lake_clean"], tmp_path)
+    assert (
+        f"int_readings_validated: the files in {lake}/clean/validated_readings "
+        f"lack column(s) {column}: rebuilding it whole"
+    ) in completed.stdout + completed.stderr
+    after = lake_rows(lake, "validated_readings")
+    assert after[column].notna().all()
+    pd.testing.assert_frame_equal(without_stamp(after), without_stamp(before))
+    # the clean readings had the model's columns: read incrementally, not rebuilt
+    assert "int_readings_cleaned: the files" not in completed.stdout + completed.stderr
