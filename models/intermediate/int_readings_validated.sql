@@ -12,11 +12,19 @@
     Incremental by ingest date: a run validates the ingest dates that hold a
     batch it has not seen, and those holding readings quarantined for what the
     registry said (unknown meter, site or time zone, a negative or implausible
-    value), because a later registry delivery may know better. A batch's rows
-    get this run's stamp (restated_at_utc) only when they may have changed: a
-    new batch, or one with such readings; the other batches of a re-read date
-    keep theirs, so a late batch restates only its own reading dates in
-    int_readings_cleaned. Duplicates are resolved there, across batches. -#}
+    value) once a registry delivery has landed since they were validated,
+    because it may know better. Each row keeps the count of registry rows
+    landed when it was validated (registry_rows_at_validation): the raw
+    registry only grows, so a larger count now means a delivery landed since.
+    Without one, such a batch is not read again (a city year has quarantined
+    negative readings on every ingest date: re-reading them on every run
+    restated the whole year). A batch's rows get this run's stamp
+    (restated_at_utc) only when they may have changed: a new batch, or one
+    re-read for the registry; the other batches of a re-read date keep theirs,
+    so a late batch restates only its own reading dates in
+    int_readings_cleaned. Duplicates are resolved there, across batches. A
+    change of the site_types seed (the plausible demand) is a change of logic:
+    it takes effect with a full refresh. -#}
 {{ config(**wattlake.incremental_in_lake(
     'ingest_date', 'clean/validated_readings',
     sort=['ingest_date'], dist='even', publish=false
@@ -97,20 +105,39 @@ site_types as (
     select * from {{ ref('site_types') }}
 ),
 
+-- the registry rows (meter and site versions) landed so far
+registry_landed as (
+    select count(*) as registry_rows
+    from (
+        select meter_versions.batch_id
+        from {{ ref('stg_registry__meters') }} as meter_versions
+        union all
+        select site_versions.batch_id
+        from {{ ref('stg_registry__sites') }} as site_versions
+    ) as landed
+),
+
 -- the layout checker indents a Jinja block's CTEs differently in each branch
 -- noqa: disable=LT02
 {% if is_incremental() %}
--- batches earlier runs have validated, with their stamp
+-- batches earlier runs have validated, with their stamp, and whether a
+-- registry delivery has landed since they had a reading quarantined for it
 known_batches as (
     select
         known.batch_id,
         max(known.restated_at_utc) as restated_at_utc,
         max(
             case
-                when known.quarantine_reason in {{ registry_reasons }} then 1 else 0
+                when
+                    known.quarantine_reason in {{ registry_reasons }}
+                    and known.registry_rows_at_validation
+                    < registry_landed.registry_rows
+                    then 1
+                else 0
             end
-        ) as has_registry_quarantine
+        ) as awaits_registry
     from {{ this }} as known
+    cross join registry_landed
     group by known.batch_id
 ),
 
@@ -133,7 +160,7 @@ pending_dates as (
     from landed_batches
     inner join known_batches
         on landed_batches.batch_id = known_batches.batch_id
-    where known_batches.has_registry_quarantine = 1
+    where known_batches.awaits_registry = 1
 ),
 {% endif %}
 -- noqa: enable=LT02
@@ -343,16 +370,18 @@ final as (
         end as parse_error,
         {% if is_incremental() -%}
             case
-                when known_batches.has_registry_quarantine = 0
+                when known_batches.awaits_registry = 0
                     then known_batches.restated_at_utc
                 else {{ wattlake.run_timestamp() }}
             end
         {%- else -%}
             {{ wattlake.run_timestamp() }}
         {%- endif %} as restated_at_utc,
+        registry_landed.registry_rows as registry_rows_at_validation,
         -- the partition column goes last (Athena requires it)
         checked.ingest_date
     from checked
+    cross join registry_landed
     {% if is_incremental() -%}
         left join known_batches
             on checked.batch_id = known_batches.batch_id
