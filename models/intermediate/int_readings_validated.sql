@@ -12,19 +12,16 @@
     Incremental by ingest date: a run validates the ingest dates that hold a
     batch it has not seen, and those holding readings quarantined for what the
     registry said (unknown meter, site or time zone, a negative or implausible
-    value) once a registry delivery has landed since they were validated,
-    because it may know better. Each row keeps the count of registry rows
-    landed when it was validated (registry_rows_at_validation): the raw
-    registry only grows, so a larger count now means a delivery landed since.
-    Without one, such a batch is not read again (a city year has quarantined
-    negative readings on every ingest date: re-reading them on every run
-    restated the whole year). A batch's rows get this run's stamp
+    value) once the registry says otherwise of their meter or its site: such a
+    reading keeps what the registry said when it was validated
+    (registry_fingerprint), and only a batch holding one the registry now
+    contradicts is read again. (A city year has quarantined negative readings
+    on every ingest date: re-reading those batches on every run restated the
+    whole year.) A batch's rows get this run's stamp
     (restated_at_utc) only when they may have changed: a new batch, or one
     re-read for the registry; the other batches of a re-read date keep theirs,
     so a late batch restates only its own reading dates in
-    int_readings_cleaned. Duplicates are resolved there, across batches. A
-    change of the site_types seed (the plausible demand) is a change of logic:
-    it takes effect with a full refresh. -#}
+    int_readings_cleaned. Duplicates are resolved there, across batches. -#}
 {{ config(**wattlake.incremental_in_lake(
     'ingest_date', 'clean/validated_readings',
     sort=['ingest_date'], dist='even', publish=false
@@ -35,6 +32,15 @@
 {%- set registry_reasons = "('" ~ [
     'unknown_meter', 'unknown_site', 'unknown_time_zone', 'negative_energy', 'out_of_range'
 ] | join("', '") ~ "')" %}
+
+{#- What the registry says of a reading's meter and its site, as checked below
+    (all null for a meter it does not know): now, and when a reading was checked. -#}
+{%- set registry_says = [] %}
+{%- set registry_said = [] %}
+{%- for column in ['meter_type', 'site_id', 'time_zone', 'max_plausible_demand_kw'] %}
+    {%- do registry_says.append('registry.' ~ column) %}
+    {%- do registry_said.append('checked.' ~ column) %}
+{%- endfor %}
 
 {%- set estimated_codes =
     "'" ~ var('wattlake_estimated_quality_codes') | join("', '") ~ "'" %}
@@ -105,23 +111,27 @@ site_types as (
     select * from {{ ref('site_types') }}
 ),
 
--- the registry rows (meter and site versions) landed so far
-registry_landed as (
-    select count(*) as registry_rows
-    from (
-        select meter_versions.batch_id
-        from {{ ref('stg_registry__meters') }} as meter_versions
-        union all
-        select site_versions.batch_id
-        from {{ ref('stg_registry__sites') }} as site_versions
-    ) as landed
+-- one row per registered meter with its site: the readings join it once
+registry as (
+    select
+        meters.meter_id,
+        meters.meter_type,
+        sites.site_id,
+        sites.time_zone,
+        sites.floor_area_m2 * site_types.max_plausible_w_per_m2 / 1000.0
+            as max_plausible_demand_kw
+    from meters
+    left join sites
+        on meters.site_id = sites.site_id
+    left join site_types
+        on sites.site_type = site_types.site_type
 ),
 
 -- the layout checker indents a Jinja block's CTEs differently in each branch
 -- noqa: disable=LT02
 {% if is_incremental() %}
--- batches earlier runs have validated, with their stamp, and whether a
--- registry delivery has landed since they had a reading quarantined for it
+-- batches earlier runs have validated, with their stamp, and whether the
+-- registry now contradicts what it said of a reading quarantined for it
 known_batches as (
     select
         known.batch_id,
@@ -129,15 +139,15 @@ known_batches as (
         max(
             case
                 when
-                    known.quarantine_reason in {{ registry_reasons }}
-                    and known.registry_rows_at_validation
-                    < registry_landed.registry_rows
+                    known.registry_fingerprint
+                    <> {{ wattlake.attributes_fingerprint(registry_says) }}
                     then 1
                 else 0
             end
-        ) as awaits_registry
+        ) as registry_says_otherwise
     from {{ this }} as known
-    cross join registry_landed
+    left join registry
+        on known.meter_id = registry.meter_id
     group by known.batch_id
 ),
 
@@ -160,26 +170,11 @@ pending_dates as (
     from landed_batches
     inner join known_batches
         on landed_batches.batch_id = known_batches.batch_id
-    where known_batches.awaits_registry = 1
+    where known_batches.registry_says_otherwise = 1
 ),
 {% endif %}
 -- noqa: enable=LT02
 
--- one row per registered meter with its site: the readings join it once
-registry as (
-    select
-        meters.meter_id,
-        meters.meter_type,
-        sites.site_id,
-        sites.time_zone,
-        sites.floor_area_m2 * site_types.max_plausible_w_per_m2 / 1000.0
-            as max_plausible_demand_kw
-    from meters
-    left join sites
-        on meters.site_id = sites.site_id
-    left join site_types
-        on sites.site_type = site_types.site_type
-),
 
 -- Local-time readings on a DST day, moved to UTC. In the autumn the hour
 -- 01:00-02:00 occurs twice: a meter's first copy of such a label (by line) is
@@ -293,6 +288,9 @@ checked as (
         timed.raw_line,
         timed.parse_error,
         timed.meter_type,
+        timed.registered_site_id as site_id,
+        timed.time_zone,
+        timed.max_plausible_demand_kw,
         case
             when timed.parse_error is not null then 'unparseable_line'
             when timed.meter_id is null then 'missing_meter_id'
@@ -370,18 +368,20 @@ final as (
         end as parse_error,
         {% if is_incremental() -%}
             case
-                when known_batches.awaits_registry = 0
+                when known_batches.registry_says_otherwise = 0
                     then known_batches.restated_at_utc
                 else {{ wattlake.run_timestamp() }}
             end
         {%- else -%}
             {{ wattlake.run_timestamp() }}
         {%- endif %} as restated_at_utc,
-        registry_landed.registry_rows as registry_rows_at_validation,
+        case
+            when checked.quarantine_reason in {{ registry_reasons }}
+                then {{ wattlake.attributes_fingerprint(registry_said) }}
+        end as registry_fingerprint,
         -- the partition column goes last (Athena requires it)
         checked.ingest_date
     from checked
-    cross join registry_landed
     {% if is_incremental() -%}
         left join known_batches
             on checked.batch_id = known_batches.batch_id
