@@ -130,25 +130,39 @@ registry as (
 -- the layout checker indents a Jinja block's CTEs differently in each branch
 -- noqa: disable=LT02
 {% if is_incremental() %}
--- batches earlier runs have validated, with their stamp, and whether the
--- registry now contradicts what it said of a reading quarantined for it
-known_batches as (
+-- batches earlier runs have validated, with their stamp
+batch_stamps as (
     select
         known.batch_id,
-        max(known.restated_at_utc) as restated_at_utc,
-        max(
-            case
-                when
-                    known.registry_fingerprint
-                    <> {{ wattlake.attributes_fingerprint(registry_says) }}
-                    then 1
-                else 0
-            end
-        ) as registry_says_otherwise
+        max(known.restated_at_utc) as restated_at_utc
     from {{ this }} as known
-    left join registry
-        on known.meter_id = registry.meter_id
     group by known.batch_id
+),
+
+-- batches holding a reading quarantined for what the registry said of its
+-- meter or site, which the registry now contradicts
+contradicted_batches as (
+    select distinct quarantined.batch_id
+    from {{ this }} as quarantined
+    left join registry
+        on quarantined.meter_id = registry.meter_id
+    -- the first condition reaches the scan: only quarantined readings join
+    where
+        quarantined.registry_fingerprint is not null
+        and quarantined.registry_fingerprint
+        <> {{ wattlake.attributes_fingerprint(registry_says) }}
+),
+
+known_batches as (
+    select
+        batch_stamps.batch_id,
+        batch_stamps.restated_at_utc,
+        case
+            when contradicted_batches.batch_id is null then 0 else 1
+        end as registry_says_otherwise
+    from batch_stamps
+    left join contradicted_batches
+        on batch_stamps.batch_id = contradicted_batches.batch_id
 ),
 
 landed_batches as (
