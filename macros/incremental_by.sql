@@ -69,21 +69,57 @@
 {#- A filter for the upstream rows to recompute: in an incremental run, those
     whose key value some upstream row restated since this model's last run;
     in a full build, every row (an always-true condition). `alias` qualifies
-    the key in the outer query. -#}
+    the key in the outer query.
+
+    On DuckDB the restated keys are looked up first and written into the
+    filter as date literals, which the scan uses to skip row groups: as a
+    subquery, the filter joined every upstream row (a city year of clean
+    readings: 22 s to find nothing to restate, 0.2 s for one literal date).
+    Offline compiles (var wattlake_compile_as) keep the subquery. -#}
 {% macro restated_rows(upstream, key, athena_key=none, alias=none) -%}
     {%- set column = wattlake.restate_key(key, athena_key) -%}
     {%- if is_incremental() -%}
-        {{ (alias ~ '.') if alias }}{{ column }} in (
+        {%- set restated -%}
             select distinct restated.{{ column }}
             from {{ upstream }} as restated
             where restated.restated_at_utc > (
                 select coalesce(max(current_rows.restated_at_utc), {{ wattlake.epoch_timestamp() }})
                 from {{ this }} as current_rows
             )
-        )
+        {%- endset -%}
+        {%- set qualified = ((alias ~ '.') if alias) ~ column -%}
+        {%- if execute and wattlake.inlines_restated_keys() and var('wattlake_compile_as', none) is none -%}
+            {%- set keys = run_query(restated ~ ' order by 1').columns[0].values() | reject('none') | list -%}
+            {%- if keys -%}
+                {{ qualified }} in (
+                {%- for value in keys %}
+                    cast('{{ value }}' as date){{ ',' if not loop.last }}
+                {%- endfor %}
+                )
+            {%- else -%}
+                1 = 0
+            {%- endif -%}
+        {%- else -%}
+            {{ qualified }} in (
+                {{ restated }}
+            )
+        {%- endif -%}
     {%- else -%}
         1 = 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether restated_rows() looks the restated keys up before the query. -#}
+{% macro inlines_restated_keys() -%}
+    {{ return(adapter.dispatch('inlines_restated_keys', 'wattlake')()) }}
+{%- endmacro %}
+
+{% macro default__inlines_restated_keys() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro duckdb__inlines_restated_keys() -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#- The config of a small model rebuilt whole on every run and published to
