@@ -17,11 +17,11 @@
     (registry_fingerprint), and only a batch holding one the registry now
     contradicts is read again. (A city year has quarantined negative readings
     on every ingest date: re-reading those batches on every run restated the
-    whole year.) A batch's rows get this run's stamp
-    (restated_at_utc) only when they may have changed: a new batch, or one
-    re-read for the registry; the other batches of a re-read date keep theirs,
-    so a late batch restates only its own reading dates in
-    int_readings_cleaned. Duplicates are resolved there, across batches. -#}
+    whole year.) A batch's rows get this run's stamp (restated_at_utc) only
+    when they may have changed: a new batch, or one re-read for the registry;
+    the other batches of a re-read date keep theirs, so a late batch restates
+    only its own reading dates in int_readings_cleaned. Duplicates are
+    resolved there, across batches. -#}
 {{ config(**wattlake.incremental_in_lake(
     'ingest_date', 'clean/validated_readings',
     sort=['ingest_date'], dist='even', publish=false
@@ -188,7 +188,6 @@ pending_dates as (
 ),
 {% endif %}
 -- noqa: enable=LT02
-
 
 -- Local-time readings on a DST day, moved to UTC. In the autumn the hour
 -- 01:00-02:00 occurs twice: a meter's first copy of such a label (by line) is
