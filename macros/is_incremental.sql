@@ -6,9 +6,9 @@
       connection;
     - models materialized as lake_partitions (macros/lake_partitions.sql), whose
       relation is a view over the lake's files: incremental once that view
-      exists and its files hold every column the model documents. A lake
-      written before the model gained a column is rebuilt whole, not read
-      for a column it lacks.
+      exists and its files hold exactly the columns the model documents. A
+      lake written before the model gained or lost a column is rebuilt whole,
+      not read for a column it lacks nor left with files of two schemas.
     Otherwise this is exactly dbt's macro. -#}
 {% macro is_incremental() %}
     {%- set forced = var('wattlake_compile_as', none) -%}
@@ -19,15 +19,22 @@
         {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
         {{ return(
             relation is not none and relation.type == 'view' and not should_full_refresh()
-            and not wattlake.columns_not_in_lake(relation)
+            and not wattlake.lake_column_changes(relation)
         ) }}
     {%- endif -%}
     {{ return(dbt.is_incremental()) }}
 {% endmacro %}
 
-{#- The columns the model documents that its view over the lake's files lacks
-    (a lake_partitions model whose files were written before it gained them). -#}
-{% macro columns_not_in_lake(relation) %}
+{#- How the columns of a lake_partitions model's files differ from the columns
+    the model documents, as text ('lack a, b; hold c'), empty when they agree:
+    files written before the model gained or lost a column. -#}
+{% macro lake_column_changes(relation) %}
     {%- set stored = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-    {{ return(model.columns.keys() | map('lower') | reject('in', stored) | list) }}
+    {%- set documented = model.columns.keys() | map('lower') | list -%}
+    {%- set changes = [] -%}
+    {%- set lacked = documented | reject('in', stored) | list -%}
+    {%- set extra = stored | reject('in', documented) | list -%}
+    {%- if lacked %}{% do changes.append('lack column(s) ' ~ (lacked | join(', '))) %}{% endif -%}
+    {%- if extra %}{% do changes.append('hold column(s) ' ~ (extra | join(', ')) ~ ' the model no longer has') %}{% endif -%}
+    {{ return(changes | join('; ')) }}
 {% endmacro %}

@@ -48,9 +48,9 @@
         {%- do run_query('drop table ' ~ stage) -%}
     {%- else %}
         {%- if existing_relation is not none %}
-            {%- set missing = wattlake.columns_not_in_lake(existing_relation) if key and not should_full_refresh() else [] -%}
-            {%- if missing %}
-                {{- log(this.identifier ~ ": the files in " ~ location ~ " lack column(s) " ~ (missing | join(', ')) ~ ": rebuilding it whole", info=true) -}}
+            {%- set changes = wattlake.lake_column_changes(existing_relation) if key and not should_full_refresh() else '' -%}
+            {%- if changes %}
+                {{- log(this.identifier ~ ": the files in " ~ location ~ " " ~ changes ~ ": rebuilding it whole", info=true) -}}
             {%- endif %}
             {{ adapter.drop_relation(existing_relation) }}
         {%- endif %}

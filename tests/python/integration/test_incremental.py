@@ -6,8 +6,8 @@ without them, then they arrive, are landed, and `wattlake transform` runs
 incrementally. A full refresh of the same lake into another warehouse must
 give exactly the same rows in every incremental model, and the incremental
 run must have restated only the days and months the late readings fall on.
-And a lake whose files were written before a model gained a column is
-rebuilt whole on the next run, not read for the column it lacks.
+And a lake whose files were written before a model gained or lost a column
+is rebuilt whole on the next run.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
     assert restated_months == {day.replace(day=1) for day in restated_days}
 
 
-def test_a_lake_written_before_a_model_gained_a_column_is_rebuilt_whole(
+def test_a_lake_written_before_a_model_changed_its_columns_is_rebuilt_whole(
     tmp_path: Path,
 ) -> None:
     for stage in ("simulate", "land"):
@@ -195,19 +195,22 @@ def test_a_lake_written_before_a_model_gained_a_column_is_rebuilt_whole(
     run_cli(["transform", "--selector", "lake_clean"], tmp_path)
     lake = tmp_path / "lake"
     before = lake_rows(lake, "validated_readings")
-    # the validated readings as written before they had this column
-    column = "is_dst_shifted"
+    # the validated readings as written before the model gained one column
+    # and lost another
+    gained, lost = "is_dst_shifted", "retired_column"
     for path in (lake / "clean" / "validated_readings").rglob("*.parquet"):
-        table = pq.ParquetFile(path).read()
-        pq.write_table(table.drop_columns([column]), path)
+        table = pq.ParquetFile(path).read().drop_columns([gained])
+        pq.write_table(table.append_column(lost, table.column("batch_id")), path)
 
     completed = run_cli(["transform", "--selector", "lake_clean"], tmp_path)
     assert (
         f"int_readings_validated: the files in {lake}/clean/validated_readings "
-        f"lack column(s) {column}: rebuilding it whole"
+        f"lack column(s) {gained}; hold column(s) {lost} the model no longer has: "
+        "rebuilding it whole"
     ) in completed.stdout + completed.stderr
     after = lake_rows(lake, "validated_readings")
-    assert after[column].notna().all()
+    assert after[gained].notna().all()
+    assert lost not in after.columns
     pd.testing.assert_frame_equal(without_stamp(after), without_stamp(before))
     # the clean readings had the model's columns: read incrementally, not rebuilt
     assert "int_readings_cleaned: the files" not in completed.stdout + completed.stderr
