@@ -3,7 +3,8 @@
 
     Used for the validated and clean readings (incremental_in_lake() in
     incremental_by.sql), and without `partition_by` for the small tables the
-    Spark job reads beside them (table_in_lake(): rewritten whole on every run):
+    Spark job reads beside them (table_in_lake(): written whole, and only when
+    its rows or columns changed):
     a city year is 350 million rows, and writing them into a DuckDB table and
     then again to the lake's Parquet (the contract the Spark job reads) costs
     twice what writing the Parquet alone does. The model keeps the incremental
@@ -15,6 +16,8 @@
       incremental:  the model's rows (the restated keys only) go to a temporary
                     table; each key's folder is then replaced by one COPY
                     (OVERWRITE removes the files the key had before).
+      small table:  on a later run the rows go to a temporary table first and
+                    are compared with the stored ones: COPY only if they differ.
     Then the view is (re)created over `location`: read_parquet with Hive
     partitioning, or, while no file exists, an empty relation of the model's
     columns. -#}
@@ -24,6 +27,7 @@
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='view') -%}
     {%- set incremental = key is not none and wattlake.is_incremental() -%}
+    {%- set unchanged = false -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -45,6 +49,25 @@
                 'per_thread_output true'
             )) -%}
         {%- endfor %}
+        {%- do run_query('drop table ' ~ stage) -%}
+    {%- elif key is none and existing_relation is not none and not should_full_refresh() %}
+        {#- a small table: its files are written again only when its rows or
+            columns changed, so that a reader comparing file versions (the
+            feature job's record, `wattlake features`) sees an unchanged
+            table as unchanged -#}
+        {%- set stage = this.identifier ~ '__rebuilt' -%}
+        {% call statement('main') -%}
+            create or replace temporary table {{ stage }} as
+            {{ compiled_code }}
+        {%- endcall %}
+        {%- set stored = run_query("select count(*) from glob('" ~ location ~ "/*.parquet')").columns[0].values()[0] -%}
+        {%- set unchanged = stored > 0 and wattlake._same_rows(stage, existing_relation) -%}
+        {%- if not unchanged %}
+            {%- do run_query(wattlake._copy_to_lake(
+                'select * from ' ~ stage, location,
+                "per_thread_output true, filename_pattern 'part_{i}'"
+            )) -%}
+        {%- endif %}
         {%- do run_query('drop table ' ~ stage) -%}
     {%- else %}
         {%- if existing_relation is not none %}
@@ -88,7 +111,13 @@
         {%- endif %}
     {%- endcall %}
     {%- if execute %}
-        {{- log(this.identifier ~ ": " ~ ((keys | length) ~ " " ~ key ~ " value(s) replaced in " if incremental else "written to ") ~ location, info=true) -}}
+        {%- if incremental %}
+            {{- log(this.identifier ~ ": " ~ (keys | length) ~ " " ~ key ~ " value(s) replaced in " ~ location, info=true) -}}
+        {%- elif unchanged %}
+            {{- log(this.identifier ~ ": rows unchanged, the files in " ~ location ~ " left as they were", info=true) -}}
+        {%- else %}
+            {{- log(this.identifier ~ ": written to " ~ location, info=true) -}}
+        {%- endif %}
     {%- endif %}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
@@ -96,6 +125,25 @@
     {{ run_hooks(post_hooks, inside_transaction=False) }}
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+{#- Whether the temporary table `stage` holds the same columns (names and
+    types, in order) and the same rows (as a multiset) as `relation`. -#}
+{% macro _same_rows(stage, relation) -%}
+    {%- set described = [] -%}
+    {%- for name in [stage, relation] -%}
+        {%- set columns = run_query('select column_name, column_type from (describe ' ~ name ~ ')') -%}
+        {%- do described.append(columns.rows | map('list') | list) -%}
+    {%- endfor -%}
+    {%- if described[0] != described[1] -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set differing = run_query(
+        '(select * from ' ~ stage ~ ' except all select * from ' ~ relation ~ ')'
+        ~ ' union all '
+        ~ '(select * from ' ~ relation ~ ' except all select * from ' ~ stage ~ ') limit 1'
+    ) -%}
+    {{ return(differing.rows | length == 0) }}
+{%- endmacro %}
 
 {#- COPY a query's rows to Parquet at `path`, replacing what is there. -#}
 {% macro _copy_to_lake(query, path, options) -%}

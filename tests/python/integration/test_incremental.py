@@ -7,7 +7,8 @@ incrementally. A full refresh of the same lake into another warehouse must
 give exactly the same rows in every incremental model, and the incremental
 run must have restated only the days and months the late readings fall on.
 And a lake whose files were written before a model gained or lost a column
-is rebuilt whole on the next run.
+is rebuilt whole on the next run; a small table written whole is written
+again only when its rows changed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pipeline import run_cli
@@ -187,7 +189,7 @@ def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
     assert restated_months == {day.replace(day=1) for day in restated_days}
 
 
-def test_a_lake_written_before_a_model_changed_its_columns_is_rebuilt_whole(
+def test_lake_files_unlike_their_model_are_rewritten_and_the_others_left(
     tmp_path: Path,
 ) -> None:
     for stage in ("simulate", "land"):
@@ -201,16 +203,56 @@ def test_a_lake_written_before_a_model_changed_its_columns_is_rebuilt_whole(
     for path in (lake / "clean" / "validated_readings").rglob("*.parquet"):
         table = pq.ParquetFile(path).read().drop_columns([gained])
         pq.write_table(table.append_column(lost, table.column("batch_id")), path)
+    # the small tables written whole: the weather as a run with other inputs
+    # left it (one temperature differs), the registry as the model gives it
+    weather = small_table(lake, "weather_hourly")
+    for path in (lake / "clean" / "weather_hourly").glob("*.parquet"):
+        path.unlink()
+    pq.write_table(
+        weather.set_column(
+            weather.column_names.index("air_temperature_c"),
+            "air_temperature_c",
+            pa.array([-40.0] + weather.column("air_temperature_c").to_pylist()[1:]),
+        ),
+        lake / "clean" / "weather_hourly" / "part_0.parquet",
+    )
+    registry = {
+        path: path.stat().st_mtime_ns
+        for path in (lake / "clean" / "meter_sites").glob("*.parquet")
+    }
 
     completed = run_cli(["transform", "--selector", "lake_clean"], tmp_path)
+    log = completed.stdout + completed.stderr
     assert (
         f"int_readings_validated: the files in {lake}/clean/validated_readings "
         f"lack column(s) {gained}; hold column(s) {lost} the model no longer has: "
         "rebuilding it whole"
-    ) in completed.stdout + completed.stderr
+    ) in log
     after = lake_rows(lake, "validated_readings")
     assert after[gained].notna().all()
     assert lost not in after.columns
     pd.testing.assert_frame_equal(without_stamp(after), without_stamp(before))
     # the clean readings had the model's columns: read incrementally, not rebuilt
-    assert "int_readings_cleaned: the files" not in completed.stdout + completed.stderr
+    assert "int_readings_cleaned: the files" not in log
+    # the weather's files are written again with the model's rows; the
+    # registry's, whose rows are the model's, are left as they were (the
+    # feature job's record sees an unchanged input)
+    assert f"int_weather_hourly: written to {lake}/clean/weather_hourly" in log
+    assert sorted_rows(small_table(lake, "weather_hourly")) == sorted_rows(weather)
+    assert (
+        f"int_meter_sites: rows unchanged, the files in {lake}/clean/meter_sites "
+        "left as they were"
+    ) in log
+    assert {
+        path: path.stat().st_mtime_ns
+        for path in (lake / "clean" / "meter_sites").glob("*.parquet")
+    } == registry
+
+
+def small_table(lake: Path, table: str) -> pa.Table:
+    """A table dbt writes whole to `clean/<table>/` (no partitions)."""
+    return pq.read_table(lake / "clean" / table)
+
+
+def sorted_rows(table: pa.Table) -> list[dict]:
+    return sorted(table.to_pylist(), key=repr)
