@@ -155,19 +155,40 @@ def _transform_result(report, label: str | None) -> StageResult:
 
 
 def stage_features(
-    settings: Settings, start: date | None = None, end: date | None = None
+    settings: Settings,
+    start: date | None = None,
+    end: date | None = None,
+    force: bool = False,
 ) -> StageResult:
-    """The Spark anomaly feature job in local mode."""
+    """The Spark anomaly feature job in local mode.
+
+    Skipped when the last run asked for the same dates and nothing it read or
+    wrote has changed since (`unchanged_since_last_run`), unless `force`.
+    """
     from wattlake.features.job import (
+        feature_state,
         local_spark_session,
         nothing_to_compute,
+        record_run,
         run_features_on_lake,
+        unchanged_since_last_run,
     )
 
     lake = _lake(settings)
     started = time.perf_counter()
     # checked before Spark takes its seconds to start
     report = nothing_to_compute(lake, start, end)
+    unchanged = ""
+    if report is None:
+        state = feature_state(lake, start, end)
+        report = None if force else unchanged_since_last_run(lake, state)
+        if report is not None:
+            unchanged = ", unchanged since the last run: not computed again"
+            log.info(
+                "features: the clean readings, registry and weather these dates "
+                "need, the job's code and the features in the lake are as the "
+                "last run left them (`wattlake features --force` computes anyway)"
+            )
     if report is None:
         log.info("features: starting Spark (local mode)")
         spark = local_spark_session()
@@ -175,10 +196,11 @@ def stage_features(
             report = run_features_on_lake(spark, lake, start, end)
         finally:
             spark.stop()
+        record_run(lake, state, report)
     span = f"{report.first_date} to {report.last_date}" if report.rows else "no dates"
     return StageResult(
         "features",
-        f"{report.rows:,} meter-hours ({span}) -> {report.output}",
+        f"{report.rows:,} meter-hours ({span}){unchanged} -> {report.output}",
         time.perf_counter() - started,
     )
 
@@ -442,6 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument(
         "--end", type=date.fromisoformat, help="last reading date (YYYY-MM-DD)"
     )
+    features.add_argument(
+        "--force",
+        action="store_true",
+        help="compute even if nothing changed since the last run of these dates",
+    )
     commands.add_parser(
         "evaluate",
         help="precision, recall and F1 of fct_anomalies against the simulator's truth",
@@ -597,7 +624,7 @@ def _single(args: argparse.Namespace, settings: Settings) -> StageResult:
             return stage_unit_tests(settings)
         return stage_transform(settings, args.selector, extra)
     if args.command == "features":
-        return stage_features(settings, args.start, args.end)
+        return stage_features(settings, args.start, args.end, args.force)
     if args.command == "evaluate":
         return stage_evaluate(settings)
     if args.command == "export":

@@ -9,7 +9,8 @@ The layout (identical on disk and in S3) is fixed by DESIGN.md::
     <lake>/curated/anomaly_features/reading_date=YYYY-MM-DD/*.parquet
     <lake>/_manifests/<batch_id>.json
     <lake>/_quarantine/<source>/<batch_id>.<format>     deliveries that cannot be landed (+ .reason.json)
-    <lake>/_refresh/...                                  the refresh's pending batches and current run
+    <lake>/_refresh/...                                  the refresh's pending batches and current run,
+                                                         and what the last feature run read and wrote
     <lake>/_truth/...
 
 `<lake>` is a local directory or `s3://bucket/prefix`, optionally on an
@@ -392,6 +393,10 @@ class Lake:
     def anomaly_features_prefix(self) -> str:
         """Per-meter anomaly features, partitioned by reading date (Spark writes)."""
         return f"{self.root}/curated/anomaly_features"
+
+    def features_record(self) -> str:
+        """What the last feature run read and wrote (`wattlake features` skips a rerun)."""
+        return f"{self.root}/_refresh/anomaly_features.json"
 
     def manifest(self, batch_id: str) -> str:
         """The manifest saying what a landed batch holds."""

@@ -9,6 +9,8 @@ is idempotent and never touches other dates.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -64,6 +66,82 @@ def nothing_to_compute(
                 f"no {name} in {prefix}: run `wattlake transform --selector lake_clean` first"
             )
     return no_readings_report(lake, _read_by(listing, start, end), start, end)
+
+
+def feature_state(lake: Lake, start: date | None, end: date | None) -> dict[str, str]:
+    """What a run for [start, end] would compute from: to compare with the last run's.
+
+    The dates asked for, a digest of the job's code (this package's modules and
+    the PySpark version) and one of the files the run reads
+    (`feature_input_uris`) with their versions (`Lake.versions`: a local
+    file's mtime and size, an S3 object's ETag). Taken before the run, so that
+    inputs rewritten while Spark works make the record stale, not current.
+    """
+    from importlib.metadata import version
+
+    code = hashlib.sha256(version("pyspark").encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        code.update(module.name.encode() + b"\0" + module.read_bytes())
+    versions = {
+        name: lake.versions(prefix) for name, prefix in lake.feature_inputs().items()
+    }
+    read = _read_by({name: list(found) for name, found in versions.items()}, start, end)
+    every = {uri: token for found in versions.values() for uri, token in found.items()}
+    return {
+        "dates": f"{start or 'first'} to {end or 'last'}",
+        "code": code.hexdigest(),
+        "inputs": _digest({uri: every[uri] for uri in read}),
+    }
+
+
+def unchanged_since_last_run(lake: Lake, state: dict[str, str]) -> FeatureReport | None:
+    """The last run's report if it had this `state` and its output is untouched since.
+
+    None (compute) when there is no record of a run, when it asked for other
+    dates, ran other code or read other files, or when a file of the features
+    was written or deleted after it (by a run of other dates, say).
+    """
+    uri = lake.features_record()
+    if not lake.exists(uri):
+        return None
+    try:
+        record = json.loads(lake.read_bytes(uri))
+        if {key: record.get(key) for key in state} != state or record.get(
+            "features"
+        ) != _digest(lake.versions(lake.anomaly_features_prefix())):
+            return None
+        report = record["report"]
+        first, last = report["first_date"], report["last_date"]
+        return FeatureReport(
+            rows=int(report["rows"]),
+            first_date=first and date.fromisoformat(first),
+            last_date=last and date.fromisoformat(last),
+            seconds=0.0,
+            output=lake.anomaly_features_prefix(),
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        log.warning("features: %s is unreadable (%s): computing anew", uri, error)
+        return None
+
+
+def record_run(lake: Lake, state: dict[str, str], report: FeatureReport) -> None:
+    """Write what a run computed from (`feature_state`, taken before it) and wrote."""
+    record = {
+        **state,
+        "features": _digest(lake.versions(lake.anomaly_features_prefix())),
+        "report": {
+            "rows": report.rows,
+            "first_date": report.first_date and report.first_date.isoformat(),
+            "last_date": report.last_date and report.last_date.isoformat(),
+        },
+    }
+    lake.write_bytes(
+        lake.features_record(), json.dumps(record, indent=1).encode() + b"\n"
+    )
+
+
+def _digest(versions: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(versions.items())).encode()).hexdigest()
 
 
 def spark_path(lake: Lake, uri: str) -> str:

@@ -114,3 +114,126 @@ def test_the_cli_reports_dates_without_readings_without_starting_spark(
     assert "no clean readings from 2025-09-01 to 2025-09-02" in caplog.text
     assert "features: 0 meter-hours (no dates)" in caplog.text
     assert "starting Spark" not in caplog.text
+
+
+def a_run_of_every_date(lake: Lake) -> job.FeatureReport:
+    """Record a run of every date over `with_one_day_of_readings` and its output."""
+    with_one_day_of_readings(lake)
+    output = f"{lake.anomaly_features_prefix()}/reading_date=2025-01-01/part-0.parquet"
+    state = job.feature_state(lake, None, None)
+    lake.write_bytes(output, b"features")  # what Spark would have written
+    report = job.FeatureReport(24, date(2025, 1, 1), date(2025, 1, 1), 9.0, "out")
+    job.record_run(lake, state, report)
+    return report
+
+
+def test_a_rerun_with_nothing_changed_is_reported_from_the_record(
+    tmp_path: Path,
+) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    assert (
+        job.unchanged_since_last_run(lake, job.feature_state(lake, None, None)) is None
+    )
+    a_run_of_every_date(lake)
+    report = job.unchanged_since_last_run(lake, job.feature_state(lake, None, None))
+    assert report is not None
+    assert (report.rows, report.first_date, report.last_date) == (
+        24,
+        date(2025, 1, 1),
+        date(2025, 1, 1),
+    )
+    assert report.output == lake.anomaly_features_prefix()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "an input rewritten",
+        "a new date of readings",
+        "a feature file rewritten",
+        "a feature file deleted",
+        "other dates asked for",
+        "other code",
+    ],
+)
+def test_a_rerun_computes_again_when_anything_it_depends_on_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    a_run_of_every_date(lake)
+    inputs = lake.feature_inputs()
+    output = lake.anomaly_features_prefix()
+    start = None
+    if change == "an input rewritten":
+        lake.write_bytes(f"{inputs['weather_hourly']}/part-0.parquet", b"changed")
+    elif change == "a new date of readings":
+        lake.write_bytes(f"{inputs['readings']}/reading_date=2025-01-02/p.parquet", b"")
+    elif change == "a feature file rewritten":
+        lake.write_bytes(f"{output}/reading_date=2025-01-01/part-0.parquet", b"other")
+    elif change == "a feature file deleted":
+        lake.delete(f"{output}/reading_date=2025-01-01/part-0.parquet")
+    elif change == "other dates asked for":
+        start = date(2025, 1, 1)
+    else:
+        monkeypatch.setattr(
+            "importlib.metadata.version", lambda name: "another pyspark"
+        )
+    state = job.feature_state(lake, start, None)
+    assert job.unchanged_since_last_run(lake, state) is None
+
+
+def test_a_rerun_ignores_readings_outside_its_dates_and_history(
+    tmp_path: Path,
+) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    with_one_day_of_readings(lake)
+    start = date(2025, 1, 1)
+    state = job.feature_state(lake, start, start)
+    job.record_run(lake, state, job.FeatureReport(24, start, start, 1.0, "out"))
+    # a date after the range, read by no run of these dates
+    lake.write_bytes(
+        f"{lake.clean_readings_prefix()}/reading_date=2025-03-01/p.parquet", b""
+    )
+    assert job.unchanged_since_last_run(lake, job.feature_state(lake, start, start))
+
+
+def test_an_unreadable_record_is_computed_anew_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    a_run_of_every_date(lake)
+    lake.write_bytes(lake.features_record(), b"{not json")
+    with caplog.at_level(logging.WARNING):
+        assert (
+            job.unchanged_since_last_run(lake, job.feature_state(lake, None, None))
+            is None
+        )
+    assert f"{lake.features_record()} is unreadable" in caplog.text
+
+
+def test_the_cli_skips_spark_for_an_unchanged_lake_unless_forced(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lake = tmp_path / "lake"
+    a_run_of_every_date(Lake(str(lake)))
+
+    def no_spark(*args, **kwargs):
+        raise AssertionError("Spark was started")
+
+    monkeypatch.setattr(job, "local_spark_session", no_spark)
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["--lake", str(lake), "features"]) == 0
+    assert (
+        "features: 24 meter-hours (2025-01-01 to 2025-01-01), unchanged since the "
+        "last run: not computed again"
+    ) in caplog.text
+    assert "starting Spark" not in caplog.text
+    caplog.clear()
+    with (
+        caplog.at_level(logging.INFO),
+        pytest.raises(AssertionError, match="Spark was started"),
+    ):
+        cli.main(["--lake", str(lake), "features", "--force"])
+    assert "starting Spark" in caplog.text
