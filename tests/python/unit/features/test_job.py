@@ -182,6 +182,28 @@ def test_a_rerun_computes_again_when_anything_it_depends_on_changed(
     assert job.unchanged_since_last_run(lake, state) is None
 
 
+@pytest.mark.aws
+def test_the_record_of_a_run_on_an_s3_lake_follows_its_objects(
+    s3_endpoint: str, s3_bucket: str
+) -> None:
+    lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+    a_run_of_every_date(lake)
+    assert lake.exists(lake.features_record())
+    assert job.unchanged_since_last_run(lake, job.feature_state(lake, None, None))
+    registry = f"{lake.feature_inputs()['meter_sites']}/part-0.parquet"
+    lake.write_bytes(registry, b"another registry")  # a new ETag
+    assert (
+        job.unchanged_since_last_run(lake, job.feature_state(lake, None, None)) is None
+    )
+    a_run_of_every_date(lake)
+    lake.delete(
+        f"{lake.anomaly_features_prefix()}/reading_date=2025-01-01/part-0.parquet"
+    )
+    assert (
+        job.unchanged_since_last_run(lake, job.feature_state(lake, None, None)) is None
+    )
+
+
 def test_a_rerun_ignores_readings_outside_its_dates_and_history(
     tmp_path: Path,
 ) -> None:
