@@ -2,7 +2,8 @@
 
 The same function runs in `local[*]` (`wattlake features`) and on EMR
 (`spark/anomaly_features.py`, see spark/README.md). It reads the dates asked
-for plus the history the trailing statistics need, and overwrites only the
+for plus the history the trailing statistics need and the day after (the
+site-local days of the last date's late hours), and overwrites only the
 partitions of the dates asked for (dynamic partition overwrite), so a rerun
 is idempotent and never touches other dates.
 """
@@ -250,6 +251,7 @@ def run_features(
     from pyspark.sql import functions as F
 
     from wattlake.features.transforms import (
+        FOLLOWING_DAYS,
         HISTORY_DAYS,
         features_of_hours,
         hourly_energy,
@@ -265,7 +267,8 @@ def run_features(
         history_start = start - timedelta(days=HISTORY_DAYS)
         readings = readings.where(F.col("reading_date") >= F.lit(history_start))
     if end is not None:
-        readings = readings.where(F.col("reading_date") <= F.lit(end))
+        last_read = end + timedelta(days=FOLLOWING_DAYS)
+        readings = readings.where(F.col("reading_date") <= F.lit(last_read))
     # the meter-hours feed two branches: aggregated once, kept on local disk
     # (not in memory: a city year is 87 million of them) until written
     hourly = (
@@ -280,6 +283,8 @@ def run_features(
     )
     if start is not None:
         features = features.where(F.col("reading_date") >= F.lit(start))
+    if end is not None:
+        features = features.where(F.col("reading_date") <= F.lit(end))
     output = lake.anomaly_features_prefix()
     # written as it comes, partitioned by meter: each task writes its share of
     # every date (no shuffle of the output to gather dates)
@@ -317,8 +322,9 @@ def feature_input_uris(
 ) -> list[str]:
     """The files of the job's inputs a run for [start, end] reads.
 
-    Of the readings, the dates from HISTORY_DAYS before `start` to `end`
-    (the filter `run_features` applies); the registry and weather whole.
+    Of the readings, the dates from HISTORY_DAYS before `start` to
+    FOLLOWING_DAYS after `end` (the filter `run_features` applies); the
+    registry and weather whole.
     """
     return _read_by(_listing(lake), start, end)
 
@@ -332,14 +338,15 @@ def _read_by(
     listing: dict[str, list[str]], start: date | None, end: date | None
 ) -> list[str]:
     """The files of `listing` a run for [start, end] reads (`feature_input_uris`)."""
-    from wattlake.features.transforms import HISTORY_DAYS
+    from wattlake.features.transforms import FOLLOWING_DAYS, HISTORY_DAYS
 
     first = None if start is None else start - timedelta(days=HISTORY_DAYS)
+    last = None if end is None else end + timedelta(days=FOLLOWING_DAYS)
 
     def read(uri: str) -> bool:
         day = Lake.reading_date_of(uri)
         return day is None or (
-            (first is None or first <= day) and (end is None or day <= end)
+            (first is None or first <= day) and (last is None or day <= last)
         )
 
     return [uri for uris in listing.values() for uri in uris if read(uri)]

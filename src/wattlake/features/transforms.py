@@ -62,6 +62,9 @@ DRIFT_DAYS = 14
 LEVEL_DAYS = 7
 # days of readings before the first date asked for that the features need
 HISTORY_DAYS = max(7 * PROFILE_WEEKS, LEVEL_DAYS + TRAILING_DAYS)
+# and after the last: an hour's day features are those of its site-local day,
+# which reaches up to 14 hours into the next UTC date
+FOLLOWING_DAYS = 1
 HEATING_BASE_C = 15.5
 COOLING_BASE_C = 22.0
 NIGHT_HOURS = (0, 6)  # local wall-clock hours [from, to)

@@ -38,7 +38,7 @@ def test_a_one_day_range_is_accepted_and_then_needs_clean_readings(
 
 
 def test_a_dated_run_reads_its_dates_and_their_history_only(tmp_path: Path) -> None:
-    from wattlake.features.transforms import HISTORY_DAYS
+    from wattlake.features.transforms import FOLLOWING_DAYS, HISTORY_DAYS
 
     lake = Lake(str(tmp_path / "lake"))
     first_day = date(2025, 1, 1)
@@ -54,8 +54,9 @@ def test_a_dated_run_reads_its_dates_and_their_history_only(tmp_path: Path) -> N
     uris = feature_input_uris(lake, start, end)
     days = sorted(day for uri in uris if (day := Lake.reading_date_of(uri)))
     assert days[0] == start - timedelta(days=HISTORY_DAYS)
-    assert days[-1] == end
-    assert len(days) == HISTORY_DAYS + 2
+    # and the day after: the site-local day of the end date's last hours
+    assert days[-1] == end + timedelta(days=FOLLOWING_DAYS) == date(2025, 4, 3)
+    assert len(days) == HISTORY_DAYS + 2 + FOLLOWING_DAYS
     assert registry in uris  # not partitioned by date: always read
     # an undated run reads everything
     assert len(feature_input_uris(lake)) == 121

@@ -288,7 +288,12 @@ def test_peers_compare_sites_of_the_same_type_and_area(spark) -> None:
     assert day["peer_day_ratio"].isna().all()
 
 
-def write_clean(lake: Lake, values: dict[str, list[float]], days: int) -> None:
+def write_clean(
+    lake: Lake,
+    values: dict[str, list[float]],
+    days: int,
+    time_zone: str = "Europe/London",
+) -> None:
     frame = quarter_hours(values)
     frame["reading_date"] = frame["reading_start_utc"].dt.date.astype(str)
     table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -318,7 +323,9 @@ def write_clean(lake: Lake, values: dict[str, list[float]], days: int) -> None:
     )
     pq.write_table(
         pa.Table.from_pandas(
-            meter_sites(list(values)), schema=schema, preserve_index=False
+            meter_sites(list(values), time_zone=time_zone),
+            schema=schema,
+            preserve_index=False,
         ),
         f"{inputs['meter_sites']}/part_0.parquet",
     )
@@ -363,6 +370,36 @@ def test_rerunning_a_date_overwrites_only_that_partition(spark, tmp_path: Path) 
     # the rerun still reads the history before its start date: the 7-day mean
     # of m1 (1, 2, ... kWh per hour on days 1, 2, ...) at the end of day 11
     assert day["mean_7d_kwh"].iloc[23] == pytest.approx(np.mean(range(5, 12)))
+
+
+def test_a_dated_run_gives_the_features_a_run_of_every_date_gives(
+    spark, tmp_path: Path
+) -> None:
+    # sites an hour ahead of UTC: a date's last UTC hour is the first hour of
+    # the next local day, whose day features need the next date's readings
+    lake = Lake(str(tmp_path / "lake"))
+    days = 14
+    write_clean(
+        lake,
+        {
+            "m1": [0.25 * (1 + (i // 4) % 24 / 10) for i in range(96 * days)],
+            "m2": [0.5 + 0.1 * ((i // 96) % 3) for i in range(96 * days)],
+        },
+        days,
+        time_zone="Europe/Paris",
+    )
+    output = Path(lake.anomaly_features_prefix())
+    day = START.date() + timedelta(days=10)
+
+    def features_of_the_day() -> pd.DataFrame:
+        frame = pd.read_parquet(output / f"reading_date={day}")
+        return frame.sort_values(["meter_id", "hour_start_utc"]).reset_index(drop=True)
+
+    run_features(spark, lake)
+    every_date = features_of_the_day()
+    assert every_date["day_kwh"].notna().all()
+    run_features(spark, lake, start=day, end=day)
+    pd.testing.assert_frame_equal(features_of_the_day(), every_date, rtol=1e-9)
 
 
 def test_dates_after_the_readings_compute_nothing(spark, tmp_path: Path) -> None:
