@@ -289,9 +289,9 @@ def stage_watch(
 def refresh_dag(settings: Settings, run: RefreshRun) -> None:
     """The local DAG of one refresh run, as the AWS state machine runs it.
 
-    dbt lake_clean, the Spark features for the new readings' dates and a day on
-    each side (`RefreshRun.feature_span`), dbt marts (with their tests), and
-    the export; a failed stage stops the run.
+    dbt lake_clean, the Spark features for the dates the new readings reach
+    (`RefreshRun.feature_span`), dbt marts (with their tests), and the export;
+    a failed stage stops the run.
     """
     span = run.feature_span()
     stages: list[Callable[[], StageResult]] = [

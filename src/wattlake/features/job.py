@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from wattlake.features import FOLLOWING_DAYS, HISTORY_DAYS
 from wattlake.storage import Lake
 
 log = logging.getLogger(__name__)
@@ -250,12 +251,7 @@ def run_features(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from wattlake.features.transforms import (
-        FOLLOWING_DAYS,
-        HISTORY_DAYS,
-        features_of_hours,
-        hourly_energy,
-    )
+    from wattlake.features.transforms import features_of_hours, hourly_energy
 
     started = time.perf_counter()
     inputs = {
@@ -338,8 +334,6 @@ def _read_by(
     listing: dict[str, list[str]], start: date | None, end: date | None
 ) -> list[str]:
     """The files of `listing` a run for [start, end] reads (`feature_input_uris`)."""
-    from wattlake.features.transforms import FOLLOWING_DAYS, HISTORY_DAYS
-
     first = None if start is None else start - timedelta(days=HISTORY_DAYS)
     last = None if end is None else end + timedelta(days=FOLLOWING_DAYS)
 

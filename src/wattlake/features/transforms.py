@@ -56,15 +56,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-PROFILE_WEEKS = 8
-TRAILING_DAYS = 28
-DRIFT_DAYS = 14
-LEVEL_DAYS = 7
-# days of readings before the first date asked for that the features need
-HISTORY_DAYS = max(7 * PROFILE_WEEKS, LEVEL_DAYS + TRAILING_DAYS)
-# and after the last: an hour's day features are those of its site-local day,
-# which reaches up to 14 hours into the next UTC date
-FOLLOWING_DAYS = 1
+from wattlake.features import DRIFT_DAYS, LEVEL_DAYS, PROFILE_WEEKS, TRAILING_DAYS
+
 HEATING_BASE_C = 15.5
 COOLING_BASE_C = 22.0
 NIGHT_HOURS = (0, 6)  # local wall-clock hours [from, to)

@@ -4,7 +4,8 @@ A fixture lake is simulated, landed and transformed by the real CLI (its
 own: a lake copied elsewhere reads as new batches to the dbt ledger, which
 restates everything); a corrected delivery for one meter's midday on 2025-03-29 is dropped
 into `landing/`, and `wattlake watch --once` lands it and runs the refresh
-DAG (dbt lake_clean, Spark features for that date, dbt marts, the export).
+DAG (dbt lake_clean, Spark features for the dates whose features that
+date's readings reach, dbt marts, the export).
 Exactly that site and day change in the daily mart, only that day is
 restated, and dropping the same file again changes nothing.
 """
@@ -88,11 +89,16 @@ def test_the_dropped_batch_is_landed_and_refreshed(watched: dict) -> None:
     assert "refresh: starting" in watched["first"]
     for stage in ("transform [lake_clean]", "features", "transform [marts]", "export"):
         assert f"{stage}:" in watched["first"], stage
-    # the features were computed for the new readings' date and a day each side
-    curated = watched["tmp"] / "lake" / "curated" / "anomaly_features"
-    assert sorted(p.name for p in curated.iterdir()) == [
-        f"reading_date=2025-03-{day}" for day in (28, 29, 30)
-    ]
+    # the features were computed from the day before the new readings' date
+    # to the lake's last date (the readings are in the baselines of the weeks
+    # after them), and for no date before
+    lake_dir = watched["tmp"] / "lake"
+    curated = lake_dir / "curated" / "anomaly_features"
+    clean = lake_dir / "clean" / "readings"
+    assert sorted(p.name for p in curated.iterdir()) == sorted(
+        p.name for p in clean.iterdir() if p.name >= "reading_date=2025-03-28"
+    )
+    assert len(list(curated.iterdir())) == 5  # 2025-03-28 to 2025-04-01
 
 
 def test_exactly_the_affected_day_changes_in_the_daily_mart(watched: dict) -> None:

@@ -13,7 +13,7 @@ import importlib.util
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -151,6 +151,8 @@ def test_a_burst_is_debounced_into_one_run_and_a_run_is_never_doubled(
     [run] = runner.started
     assert run.batch_ids == ("b1", "b2", "b3")
     assert (run.first_date, run.last_date) == ("2025-03-28", "2025-03-30")
+    # the features of the day before (local days) to 56 days after (baselines)
+    assert run.feature_span() == (date(2025, 3, 27), date(2025, 5, 25))
     assert pending_batches(lake) == []
 
     # a batch during the run waits; the same batch re-delivered adds nothing
@@ -306,9 +308,10 @@ def test_lambda_lands_debounces_quarantines_and_starts_one_execution(
         "lake": f"s3://{s3_bucket}/lake",
         "batch_ids": ["b1", "b2"],
         "has_dates": True,
-        # the readings' dates and a day on each side (local days straddle them)
+        # the day before the readings' dates (local days straddle them) to
+        # the last of the 56 days whose baselines hold them
         "start_date": "2025-03-27",
-        "end_date": "2025-03-30",
+        "end_date": "2025-05-24",
     }
 
     # while it runs: a new batch waits, a bad one is quarantined and alerted
@@ -377,9 +380,9 @@ def test_a_cloud_run_waits_for_the_run_in_progress_then_follows_its_own(
     sent = json.loads(
         sfn.describe_execution(executionArn=outcome["execution"])["input"]
     )
-    # nothing pending any more: the whole landed span, a day on each side
+    # nothing pending any more: the whole landed span, widened as above
     assert (sent["batch_ids"], sent["start_date"], sent["end_date"]) == (
         [],
         "2025-03-27",
-        "2025-03-29",
+        "2025-05-23",
     )

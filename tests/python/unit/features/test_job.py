@@ -38,7 +38,7 @@ def test_a_one_day_range_is_accepted_and_then_needs_clean_readings(
 
 
 def test_a_dated_run_reads_its_dates_and_their_history_only(tmp_path: Path) -> None:
-    from wattlake.features.transforms import FOLLOWING_DAYS, HISTORY_DAYS
+    from wattlake.features import FOLLOWING_DAYS, HISTORY_DAYS
 
     lake = Lake(str(tmp_path / "lake"))
     first_day = date(2025, 1, 1)
