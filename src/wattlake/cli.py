@@ -162,45 +162,74 @@ def stage_features(
 ) -> StageResult:
     """The Spark anomaly feature job in local mode.
 
-    Skipped when the last run asked for the same dates and nothing it read or
-    wrote has changed since (`unchanged_since_last_run`), unless `force`.
+    Computes only the dates whose inputs changed since their features were
+    (`dates_to_compute`), from the first to the last of them; none, and
+    Spark is not started. `force` computes every date of [start, end].
     """
     from wattlake.features.job import (
+        FeatureReport,
+        dates_to_compute,
         feature_state,
         local_spark_session,
         nothing_to_compute,
         record_run,
         run_features_on_lake,
-        unchanged_since_last_run,
     )
 
     lake = _lake(settings)
     started = time.perf_counter()
+    output = lake.anomaly_features_prefix()
     # checked before Spark takes its seconds to start
     report = nothing_to_compute(lake, start, end)
-    unchanged = ""
-    if report is None:
-        state = feature_state(lake, start, end)
-        report = None if force else unchanged_since_last_run(lake, state)
-        if report is not None:
-            unchanged = ", unchanged since the last run: not computed again"
-            log.info(
-                "features: the clean readings, registry and weather these dates "
-                "need, the job's code and the features in the lake are as the "
-                "last run left them (`wattlake features --force` computes anyway)"
-            )
-    if report is None:
-        log.info("features: starting Spark (local mode)")
-        spark = local_spark_session()
-        try:
-            report = run_features_on_lake(spark, lake, start, end)
-        finally:
-            spark.stop()
-        record_run(lake, state, report)
+    if report is not None:
+        return _features_result(report, started)
+    state = feature_state(lake)
+    wanted = state.dates(start, end)
+    stale, kept = dates_to_compute(lake, state, start, end)
+    stale = wanted if force else stale
+    if not stale:
+        if not wanted:  # readings in the history before `start` only
+            return _features_result(FeatureReport(0, None, None, 0, output), started)
+        log.info(
+            "features: the inputs of every date from %s to %s (readings, registry, "
+            "weather, the job's code) are those its features were computed from "
+            "(`wattlake features --force` computes anyway)",
+            wanted[0],
+            wanted[-1],
+        )
+        return StageResult(
+            "features",
+            f"{len(wanted)} dates ({wanted[0]} to {wanted[-1]}) unchanged since "
+            f"computed: not computed again -> {output}",
+            time.perf_counter() - started,
+        )
+    if stale != wanted:
+        log.info(
+            "features: %d of %d dates have other inputs than their features were "
+            "computed from: computing %s to %s",
+            len(stale),
+            len(wanted),
+            stale[0],
+            stale[-1],
+        )
+    # open ends stay open: a run of every date reads as it always has
+    first = None if start is None and stale[0] == wanted[0] else stale[0]
+    last = None if end is None and stale[-1] == wanted[-1] else stale[-1]
+    log.info("features: starting Spark (local mode)")
+    spark = local_spark_session()
+    try:
+        report = run_features_on_lake(spark, lake, first, last)
+    finally:
+        spark.stop()
+    record_run(lake, state, kept, first, last)
+    return _features_result(report, started)
+
+
+def _features_result(report, started: float) -> StageResult:
     span = f"{report.first_date} to {report.last_date}" if report.rows else "no dates"
     return StageResult(
         "features",
-        f"{report.rows:,} meter-hours ({span}){unchanged} -> {report.output}",
+        f"{report.rows:,} meter-hours ({span}) -> {report.output}",
         time.perf_counter() - started,
     )
 
@@ -467,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument(
         "--force",
         action="store_true",
-        help="compute even if nothing changed since the last run of these dates",
+        help="compute every date, also those whose inputs are unchanged",
     )
     commands.add_parser(
         "evaluate",

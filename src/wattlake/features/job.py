@@ -70,80 +70,114 @@ def nothing_to_compute(
     return no_readings_report(lake, _read_by(listing, start, end), start, end)
 
 
-def feature_state(lake: Lake, start: date | None, end: date | None) -> dict[str, str]:
-    """What a run for [start, end] would compute from: to compare with the last run's.
+@dataclass(frozen=True)
+class FeatureState:
+    """What the features of each date would be computed from.
 
-    The dates asked for, a digest of the job's code (this package's modules and
-    the PySpark version) and one of the files the run reads
-    (`feature_input_uris`) with their versions (`Lake.versions`: a local
-    file's mtime and size, an S3 object's ETag). Taken before the run, so that
-    inputs rewritten while Spark works make the record stale, not current.
+    Taken before a run, so that inputs rewritten while Spark works make the
+    record stale, not current. Versions are `Lake.versions` tokens: a local
+    file's mtime and size, an S3 object's ETag and LastModified.
     """
+
+    code: str  # the job's code (this package's modules) and PySpark's version
+    context: str  # the versions of the registry and weather files
+    days: dict[date, str]  # each reading date: the versions of its files
+
+    def dates(self, start: date | None, end: date | None) -> list[date]:
+        """The reading dates in [start, end] (open ends: every date)."""
+        return sorted(
+            day
+            for day in self.days
+            if (start is None or start <= day) and (end is None or day <= end)
+        )
+
+    def inputs_of(self, day: date) -> str:
+        """A digest of what the features of `day` read (`feature_input_uris`)."""
+        window = [
+            self.days.get(day + timedelta(days=offset))
+            for offset in range(-HISTORY_DAYS, FOLLOWING_DAYS + 1)
+        ]
+        return _digest({"code": self.code, "context": self.context, "days": window})
+
+
+def feature_state(lake: Lake) -> FeatureState:
+    """The lake's `FeatureState`: one listing of each input, no file read."""
     from importlib.metadata import version
 
     code = hashlib.sha256(version("pyspark").encode())
     for module in sorted(Path(__file__).parent.glob("*.py")):
         code.update(module.name.encode() + b"\0" + module.read_bytes())
-    versions = {
-        name: lake.versions(prefix) for name, prefix in lake.feature_inputs().items()
-    }
-    read = _read_by({name: list(found) for name, found in versions.items()}, start, end)
-    every = {uri: token for found in versions.values() for uri, token in found.items()}
-    return {
-        "dates": f"{start or 'first'} to {end or 'last'}",
-        "code": code.hexdigest(),
-        "inputs": _digest({uri: every[uri] for uri in read}),
-    }
+    context: dict[str, str] = {}
+    by_day: dict[date, dict[str, str]] = {}
+    for prefix in lake.feature_inputs().values():
+        for uri, token in lake.versions(prefix).items():
+            day = Lake.reading_date_of(uri)
+            (context if day is None else by_day.setdefault(day, {}))[uri] = token
+    return FeatureState(
+        code=code.hexdigest(),
+        context=_digest(context),
+        days={day: _digest(found) for day, found in by_day.items()},
+    )
 
 
-def unchanged_since_last_run(lake: Lake, state: dict[str, str]) -> FeatureReport | None:
-    """The last run's report if it had this `state` and its output is untouched since.
+def dates_to_compute(
+    lake: Lake, state: FeatureState, start: date | None, end: date | None
+) -> tuple[list[date], dict[str, str]]:
+    """The dates of [start, end] whose features are not those of their inputs now.
 
-    None (compute) when there is no record of a run, when it asked for other
-    dates, ran other code or read other files, or when a file of the features
-    was written or deleted after it (by a run of other dates, say).
+    A date is current when the record (`Lake.features_record`) holds, for it,
+    the digest its inputs have now (`FeatureState.inputs_of`: the job's code,
+    the registry, the weather and the readings of the 56 days before it to
+    the day after), and no feature file was written or deleted since the
+    record was (by a run on EMR, say). Without such a record every date is
+    computed. Also returns the record's digests still true of the lake,
+    which the next record keeps.
     """
+    wanted = state.dates(start, end)
     uri = lake.features_record()
     if not lake.exists(uri):
-        return None
+        return wanted, {}
     try:
         record = json.loads(lake.read_bytes(uri))
-        if {key: record.get(key) for key in state} != state or record.get(
-            "features"
-        ) != _digest(lake.versions(lake.anomaly_features_prefix())):
-            return None
-        report = record["report"]
-        first, last = report["first_date"], report["last_date"]
-        return FeatureReport(
-            rows=int(report["rows"]),
-            first_date=first and date.fromisoformat(first),
-            last_date=last and date.fromisoformat(last),
-            seconds=0.0,
-            output=lake.anomaly_features_prefix(),
-        )
+        if record["features"] != _digest(lake.versions(lake.anomaly_features_prefix())):
+            return wanted, {}
+        current = {
+            day: digest
+            for day, digest in dict(record["dates"]).items()
+            if digest == state.inputs_of(date.fromisoformat(day))
+        }
     except (ValueError, KeyError, TypeError) as error:
         log.warning("features: %s is unreadable (%s): computing anew", uri, error)
-        return None
+        return wanted, {}
+    return [day for day in wanted if str(day) not in current], current
 
 
-def record_run(lake: Lake, state: dict[str, str], report: FeatureReport) -> None:
-    """Write what a run computed from (`feature_state`, taken before it) and wrote."""
+def record_run(
+    lake: Lake,
+    state: FeatureState,
+    kept: dict[str, str],
+    start: date | None,
+    end: date | None,
+) -> None:
+    """Record that the features of [start, end] now follow `state` (taken before the run).
+
+    `kept`: the digests of other dates still true of the lake (`dates_to_compute`).
+    """
+    dates = {
+        **kept,
+        **{str(day): state.inputs_of(day) for day in state.dates(start, end)},
+    }
     record = {
-        **state,
         "features": _digest(lake.versions(lake.anomaly_features_prefix())),
-        "report": {
-            "rows": report.rows,
-            "first_date": report.first_date and report.first_date.isoformat(),
-            "last_date": report.last_date and report.last_date.isoformat(),
-        },
+        "dates": dict(sorted(dates.items())),
     }
     lake.write_bytes(
         lake.features_record(), json.dumps(record, indent=1).encode() + b"\n"
     )
 
 
-def _digest(versions: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(sorted(versions.items())).encode()).hexdigest()
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 def spark_path(lake: Lake, uri: str) -> str:

@@ -147,7 +147,7 @@ def test_running_again_with_the_same_seed_changes_nothing(first_run) -> None:
         "0 new deliveries" in completed.stderr and "0 new batches" in completed.stderr
     )
     # the features' inputs and outputs are as the first run left them: no Spark
-    assert "unchanged since the last run: not computed again" in completed.stderr
+    assert "unchanged since computed: not computed again" in completed.stderr
     assert "starting Spark" not in completed.stderr
     # the Tableau export replaces only the mart that changed: freshness is
     # measured at each run (hours since the last delivery)
