@@ -17,7 +17,8 @@
                     table; each key's folder is then replaced by one COPY
                     (OVERWRITE removes the files the key had before).
       small table:  on a later run the rows go to a temporary table first and
-                    are compared with the stored ones: COPY only if they differ.
+                    are compared with the stored ones; the full refresh's COPY
+                    runs only if they differ.
     Then the view is (re)created over `location`: read_parquet with Hive
     partitioning, or, while no file exists, an empty relation of the model's
     columns. -#}
@@ -27,10 +28,26 @@
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='view') -%}
     {%- set incremental = key is not none and wattlake.is_incremental() -%}
+    {%- set files = location ~ ('/*/*.parquet' if key else '/*.parquet') -%}
     {%- set unchanged = false -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+    {%- if key is none and existing_relation is not none and not should_full_refresh() %}
+        {#- a small table: its files are written again (below) only when its
+            rows or columns changed, so that a reader comparing file versions
+            (the feature job's record, `wattlake features`) sees an unchanged
+            table as unchanged -#}
+        {%- set stage = this.identifier ~ '__rebuilt' -%}
+        {% call statement('main') -%}
+            create or replace temporary table {{ stage }} as
+            {{ compiled_code }}
+        {%- endcall %}
+        {%- set stored = run_query("select count(*) from glob('" ~ files ~ "')").columns[0].values()[0] -%}
+        {%- set unchanged = stored > 0 and wattlake._same_rows(stage, existing_relation) -%}
+        {%- do run_query('drop table ' ~ stage) -%}
+    {%- endif %}
 
     {%- if incremental %}
         {%- set stage = this.identifier ~ '__restated' -%}
@@ -50,26 +67,7 @@
             )) -%}
         {%- endfor %}
         {%- do run_query('drop table ' ~ stage) -%}
-    {%- elif key is none and existing_relation is not none and not should_full_refresh() %}
-        {#- a small table: its files are written again only when its rows or
-            columns changed, so that a reader comparing file versions (the
-            feature job's record, `wattlake features`) sees an unchanged
-            table as unchanged -#}
-        {%- set stage = this.identifier ~ '__rebuilt' -%}
-        {% call statement('main') -%}
-            create or replace temporary table {{ stage }} as
-            {{ compiled_code }}
-        {%- endcall %}
-        {%- set stored = run_query("select count(*) from glob('" ~ location ~ "/*.parquet')").columns[0].values()[0] -%}
-        {%- set unchanged = stored > 0 and wattlake._same_rows(stage, existing_relation) -%}
-        {%- if not unchanged %}
-            {%- do run_query(wattlake._copy_to_lake(
-                'select * from ' ~ stage, location,
-                "per_thread_output true, filename_pattern 'part_{i}'"
-            )) -%}
-        {%- endif %}
-        {%- do run_query('drop table ' ~ stage) -%}
-    {%- else %}
+    {%- elif not unchanged %}
         {%- if existing_relation is not none %}
             {%- set changes = wattlake.lake_column_changes(existing_relation) if key and not should_full_refresh() else '' -%}
             {%- if changes %}
@@ -92,7 +90,6 @@
         {%- set keys = none -%}
     {%- endif %}
 
-    {%- set files = location ~ ('/*/*.parquet' if key else '/*.parquet') -%}
     {%- set found = run_query("select count(*) from glob('" ~ files ~ "')").columns[0].values()[0] -%}
     {% call statement('create_view') -%}
         create or replace view {{ target_relation }} as

@@ -167,9 +167,9 @@ def stage_features(
     Spark is not started. `force` computes every date of [start, end].
     """
     from wattlake.features.job import (
-        FeatureReport,
         dates_to_compute,
         feature_state,
+        input_listing,
         local_spark_session,
         nothing_to_compute,
         record_run,
@@ -179,17 +179,16 @@ def stage_features(
     lake = _lake(settings)
     started = time.perf_counter()
     output = lake.anomaly_features_prefix()
-    # checked before Spark takes its seconds to start
-    report = nothing_to_compute(lake, start, end)
+    # checked before Spark takes its seconds to start, on one listing
+    listing = input_listing(lake)
+    report = nothing_to_compute(lake, start, end, listing)
     if report is not None:
         return _features_result(report, started)
-    state = feature_state(lake)
+    state = feature_state(lake, listing)
     wanted = state.dates(start, end)
     stale, kept = dates_to_compute(lake, state, start, end)
     stale = wanted if force else stale
     if not stale:
-        if not wanted:  # readings in the history before `start` only
-            return _features_result(FeatureReport(0, None, None, 0, output), started)
         log.info(
             "features: the inputs of every date from %s to %s (readings, registry, "
             "weather, the job's code) are those its features were computed from "

@@ -10,7 +10,7 @@ The layout (identical on disk and in S3) is fixed by DESIGN.md::
     <lake>/_manifests/<batch_id>.json
     <lake>/_quarantine/<source>/<batch_id>.<format>     deliveries that cannot be landed (+ .reason.json)
     <lake>/_refresh/...                                  the refresh's pending batches and current run,
-                                                         and what the last feature run read and wrote
+                                                         and what each date's features were computed from
     <lake>/_truth/...
 
 `<lake>` is a local directory or `s3://bucket/prefix`, optionally on an
@@ -395,7 +395,7 @@ class Lake:
         return f"{self.root}/curated/anomaly_features"
 
     def features_record(self) -> str:
-        """What the last feature run read and wrote (`wattlake features` skips a rerun)."""
+        """What each date's features were computed from (`wattlake features` computes the others)."""
         return f"{self.root}/_refresh/anomaly_features.json"
 
     def manifest(self, batch_id: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from wattlake.features import FOLLOWING_DAYS, HISTORY_DAYS
+from wattlake.features import reading_window
 from wattlake.storage import Lake
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,15 @@ class FeatureReport:
 
 
 def nothing_to_compute(
-    lake: Lake, start: date | None, end: date | None
+    lake: Lake,
+    start: date | None,
+    end: date | None,
+    listing: dict[str, dict[str, str]] | None = None,
 ) -> FeatureReport | None:
-    """Check a request before Spark does any work; a report of nothing if it reads no readings.
+    """Check a request before Spark does any work; a report of nothing if it has no readings.
 
-    Lists each input once. Needs no Spark: the CLI calls it before starting a
-    session.
+    Lists each input once (or takes `input_listing`'s). Needs no Spark: the
+    CLI calls it before starting a session.
 
     Raises:
         FeatureJobError: `end` is before `start`, or an input of the job
@@ -61,7 +64,7 @@ def nothing_to_compute(
         raise FeatureJobError(
             f"--end {end} is before --start {start}: no date to compute"
         )
-    listing = _listing(lake)
+    listing = input_listing(lake) if listing is None else listing
     for name, prefix in lake.feature_inputs().items():
         if not any(uri.endswith(".parquet") for uri in listing[name]):
             raise FeatureJobError(
@@ -92,16 +95,19 @@ class FeatureState:
         )
 
     def inputs_of(self, day: date) -> str:
-        """A digest of what the features of `day` read (`feature_input_uris`)."""
+        """A digest of what the features of `day` read (`reading_window`)."""
+        first, last = reading_window(day, day)
         window = [
-            self.days.get(day + timedelta(days=offset))
-            for offset in range(-HISTORY_DAYS, FOLLOWING_DAYS + 1)
+            self.days.get(first + timedelta(days=offset))
+            for offset in range((last - first).days + 1)
         ]
         return _digest({"code": self.code, "context": self.context, "days": window})
 
 
-def feature_state(lake: Lake) -> FeatureState:
-    """The lake's `FeatureState`: one listing of each input, no file read."""
+def feature_state(
+    lake: Lake, listing: dict[str, dict[str, str]] | None = None
+) -> FeatureState:
+    """The lake's `FeatureState` from one listing of each input (`input_listing`)."""
     from importlib.metadata import version
 
     code = hashlib.sha256(version("pyspark").encode())
@@ -109,8 +115,8 @@ def feature_state(lake: Lake) -> FeatureState:
         code.update(module.name.encode() + b"\0" + module.read_bytes())
     context: dict[str, str] = {}
     by_day: dict[date, dict[str, str]] = {}
-    for prefix in lake.feature_inputs().values():
-        for uri, token in lake.versions(prefix).items():
+    for versions in (input_listing(lake) if listing is None else listing).values():
+        for uri, token in versions.items():
             day = Lake.reading_date_of(uri)
             (context if day is None else by_day.setdefault(day, {}))[uri] = token
     return FeatureState(
@@ -293,11 +299,10 @@ def run_features(
         for name, prefix in lake.feature_inputs().items()
     }
     readings = inputs["readings"]
-    if start is not None:
-        history_start = start - timedelta(days=HISTORY_DAYS)
-        readings = readings.where(F.col("reading_date") >= F.lit(history_start))
-    if end is not None:
-        last_read = end + timedelta(days=FOLLOWING_DAYS)
+    first_read, last_read = reading_window(start, end)
+    if first_read is not None:
+        readings = readings.where(F.col("reading_date") >= F.lit(first_read))
+    if last_read is not None:
         readings = readings.where(F.col("reading_date") <= F.lit(last_read))
     # the meter-hours feed two branches: aggregated once, kept on local disk
     # (not in memory: a city year is 87 million of them) until written
@@ -325,8 +330,8 @@ def run_features(
     finally:
         hourly.unpersist()
     if not any(uri.endswith(".parquet") for uri in lake.list(output)):
-        # history only, no reading on the dates asked for, and no features
-        # from earlier runs: Spark cannot read an output without files
+        # no row on the dates asked for (their files are empty), and no
+        # features from earlier runs: Spark cannot read an output without files
         return FeatureReport(0, None, None, time.perf_counter() - started, output)
     written = spark.read.parquet(spark_path(lake, output))
     if start is not None:
@@ -352,24 +357,28 @@ def feature_input_uris(
 ) -> list[str]:
     """The files of the job's inputs a run for [start, end] reads.
 
-    Of the readings, the dates from HISTORY_DAYS before `start` to
-    FOLLOWING_DAYS after `end` (the filter `run_features` applies); the
-    registry and weather whole.
+    Of the readings, the dates of `wattlake.features.reading_window` (the
+    filter `run_features` applies); the registry and weather whole.
     """
-    return _read_by(_listing(lake), start, end)
+    return _read_by(input_listing(lake), start, end)
 
 
-def _listing(lake: Lake) -> dict[str, list[str]]:
-    """Every file of each input of the job, by input name."""
-    return {name: lake.list(prefix) for name, prefix in lake.feature_inputs().items()}
+def input_listing(lake: Lake) -> dict[str, dict[str, str]]:
+    """Every file of each input of the job with its version, by input name.
+
+    One listing (`Lake.versions`) serves the checks before Spark and the
+    `FeatureState`.
+    """
+    return {
+        name: lake.versions(prefix) for name, prefix in lake.feature_inputs().items()
+    }
 
 
 def _read_by(
-    listing: dict[str, list[str]], start: date | None, end: date | None
+    listing: dict[str, dict[str, str]], start: date | None, end: date | None
 ) -> list[str]:
     """The files of `listing` a run for [start, end] reads (`feature_input_uris`)."""
-    first = None if start is None else start - timedelta(days=HISTORY_DAYS)
-    last = None if end is None else end + timedelta(days=FOLLOWING_DAYS)
+    first, last = reading_window(start, end)
 
     def read(uri: str) -> bool:
         day = Lake.reading_date_of(uri)
@@ -383,8 +392,15 @@ def _read_by(
 def no_readings_report(
     lake: Lake, uris: list[str], start: date | None, end: date | None
 ) -> FeatureReport | None:
-    """A report of nothing computed when `uris` hold no dated readings, else None."""
-    if any(Lake.reading_date_of(uri) for uri in uris):
+    """A report of nothing computed when `uris` hold no readings of [start, end], else None.
+
+    Readings of the history before `start` only give no feature either.
+    """
+    days = (Lake.reading_date_of(uri) for uri in uris)
+    if any(
+        day and (start is None or start <= day) and (end is None or day <= end)
+        for day in days
+    ):
         return None
     log.info("features: no clean readings from %s to %s in %s", start, end, lake.root)
     return FeatureReport(0, None, None, 0.0, lake.anomaly_features_prefix())

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from wattlake.features import FOLLOWING_DAYS, HISTORY_DAYS
+from wattlake.features import feature_reach
 from wattlake.ingestion.land import LandingConflict, land_delivery
 from wattlake.ingestion.manifest import LANDED, REJECTED, Manifest, read_manifest
 from wattlake.storage import Lake, LakeError
@@ -251,19 +251,18 @@ class RefreshRun:
     def feature_span(self) -> tuple[date, date] | None:
         """The UTC dates the Spark features are recomputed for (None without readings).
 
-        Every date whose features the new readings change: from the day
-        before the first (a site's local day straddles two UTC dates, and its
-        daily features ride on the hourly rows of both) to HISTORY_DAYS after
-        the last (a reading is in the baselines of the features of the days
+        Every date whose features the new readings change (`feature_reach`):
+        from the day before the first (a site's local day straddles two UTC
+        dates, and its daily features ride on the hourly rows of both) to
+        HISTORY_DAYS after the last (a reading is in the baselines of the features of the days
         after it). New readings at the lake's end cost nothing more (the job
         computes only dates with readings); a late batch from weeks ago
         recomputes the weeks since, as a run of every date would.
         """
         if not self.first_date or not self.last_date:
             return None
-        return (
-            date.fromisoformat(self.first_date) - timedelta(days=FOLLOWING_DAYS),
-            date.fromisoformat(self.last_date) + timedelta(days=HISTORY_DAYS),
+        return feature_reach(
+            date.fromisoformat(self.first_date), date.fromisoformat(self.last_date)
         )
 
 

@@ -62,61 +62,6 @@ def test_a_dated_run_reads_its_dates_and_their_history_only(tmp_path: Path) -> N
     assert len(feature_input_uris(lake)) == 121
 
 
-def with_one_day_of_readings(lake: Lake) -> None:
-    """Inputs of the job: readings on 2025-01-01 only, a registry and weather."""
-    inputs = lake.feature_inputs()
-    for uri in (
-        f"{inputs['readings']}/reading_date=2025-01-01/part-0.parquet",
-        f"{inputs['meter_sites']}/part-0.parquet",
-        f"{inputs['weather_hourly']}/part-0.parquet",
-    ):
-        lake.write_bytes(uri, b"")
-
-
-@pytest.mark.aws
-def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
-    s3_endpoint: str, s3_bucket: str
-) -> None:
-    lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
-    with_one_day_of_readings(lake)
-    # September and its 56 days of history hold no readings: nothing to
-    # copy or compute, and Spark is not used (no session needed)
-    report = run_features_on_lake(
-        None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2)
-    )
-    assert report.rows == 0 and report.first_date is None
-    assert lake.list(lake.anomaly_features_prefix()) == []
-
-
-def test_a_run_without_readings_in_its_dates_computes_nothing(tmp_path: Path) -> None:
-    lake = Lake(str(tmp_path / "lake"))
-    with_one_day_of_readings(lake)
-    # September and its history hold no readings: a report of nothing, before
-    # Spark is used (reading back an output never written would fail)
-    report = run_features(None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2))
-    assert report.rows == 0 and report.first_date is None
-
-
-def test_the_cli_reports_dates_without_readings_without_starting_spark(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    lake = tmp_path / "lake"
-    with_one_day_of_readings(Lake(str(lake)))
-
-    def no_spark(*args, **kwargs):
-        raise AssertionError("Spark was started")
-
-    monkeypatch.setattr(job, "local_spark_session", no_spark)
-    argv = ["--lake", str(lake), "features", "--start", "2025-09-01"]
-    with caplog.at_level(logging.INFO):
-        assert cli.main([*argv, "--end", "2025-09-02"]) == 0
-    assert "no clean readings from 2025-09-01 to 2025-09-02" in caplog.text
-    assert "features: 0 meter-hours (no dates)" in caplog.text
-    assert "starting Spark" not in caplog.text
-
-
 FIRST_DAY = date(2025, 1, 1)
 
 
@@ -129,6 +74,50 @@ def with_days_of_readings(lake: Lake, days: int) -> list[date]:
     for name in ("meter_sites", "weather_hourly"):
         lake.write_bytes(f"{inputs[name]}/part-0.parquet", b"")
     return dates
+
+
+@pytest.mark.aws
+def test_an_s3_run_without_readings_in_its_dates_computes_nothing(
+    s3_endpoint: str, s3_bucket: str
+) -> None:
+    lake = Lake(f"s3://{s3_bucket}/lake", s3_endpoint)
+    with_days_of_readings(lake, 1)
+    # September and its 56 days of history hold no readings: nothing to
+    # copy or compute, and Spark is not used (no session needed)
+    report = run_features_on_lake(
+        None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2)
+    )
+    assert report.rows == 0 and report.first_date is None
+    assert lake.list(lake.anomaly_features_prefix()) == []
+
+
+def test_a_run_without_readings_in_its_dates_computes_nothing(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    with_days_of_readings(lake, 1)
+    # September and its history hold no readings: a report of nothing, before
+    # Spark is used (reading back an output never written would fail)
+    report = run_features(None, lake, start=date(2025, 9, 1), end=date(2025, 9, 2))
+    assert report.rows == 0 and report.first_date is None
+
+
+def test_the_cli_reports_dates_without_readings_without_starting_spark(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lake = tmp_path / "lake"
+    with_days_of_readings(Lake(str(lake)), 1)
+
+    def no_spark(*args, **kwargs):
+        raise AssertionError("Spark was started")
+
+    monkeypatch.setattr(job, "local_spark_session", no_spark)
+    argv = ["--lake", str(lake), "features", "--start", "2025-09-01"]
+    with caplog.at_level(logging.INFO):
+        assert cli.main([*argv, "--end", "2025-09-02"]) == 0
+    assert "no clean readings from 2025-09-01 to 2025-09-02" in caplog.text
+    assert "features: 0 meter-hours (no dates)" in caplog.text
+    assert "starting Spark" not in caplog.text
 
 
 def a_run_of(lake: Lake, start: date | None = None, end: date | None = None) -> None:
