@@ -13,9 +13,11 @@
 
       full refresh: one COPY of the model's rows to `location`, partitioned by
                     `partition_by`; the folder is emptied first (OVERWRITE).
-      incremental:  the model's rows (the restated keys only) go to a temporary
-                    table; each key's folder is then replaced by one COPY
-                    (OVERWRITE removes the files the key had before).
+      incremental:  the model's rows (the restated keys only) are written once,
+                    partitioned by the key, to a local folder beside the
+                    warehouse; each key's folder in the lake is then replaced by
+                    one COPY of its files there (OVERWRITE removes the files
+                    the key had before).
       small table:  on a later run the rows go to a temporary table first and
                     are compared with the stored ones; the full refresh's COPY
                     runs only if they differ.
@@ -50,23 +52,29 @@
     {%- endif %}
 
     {%- if incremental %}
-        {%- set stage = this.identifier ~ '__restated' -%}
+        {#- one pass over the model's query, partitioned by the key into a local
+            folder beside the warehouse; each key's COPY then reads its own
+            files only (from a temporary table, every COPY scanned all the
+            restated rows: a city year restated in 365 such scans) -#}
+        {%- set stage = target.path ~ '.' ~ this.identifier ~ '.restating' -%}
+        {%- do run_query('set partitioned_write_max_open_files = 100000') -%}
         {% call statement('main') -%}
-            create or replace temporary table {{ stage }} as
-            {{ compiled_code }}
+            {{ wattlake._copy_to_lake(compiled_code, stage, 'partition_by (' ~ key ~ ')') }}
         {%- endcall %}
+        {%- do run_query('reset partitioned_write_max_open_files') -%}
         {%- set keys = run_query(
-            'select distinct ' ~ key ~ ' from ' ~ stage ~ ' order by 1'
+            "select distinct regexp_extract(file, '/" ~ key ~ "=([^/]+)/', 1)"
+            ~ " from glob('" ~ stage ~ "/*/*.parquet') order by 1"
         ).columns[0].values() -%}
         {%- for value in keys %}
             {%- do run_query(wattlake._copy_to_lake(
-                'select * exclude (' ~ key ~ ') from ' ~ stage
-                    ~ ' where ' ~ key ~ " = '" ~ value ~ "'",
+                "select * from read_parquet('" ~ stage ~ '/' ~ key ~ '=' ~ value ~ "/*.parquet', hive_partitioning = false)",
                 location ~ '/' ~ key ~ '=' ~ value,
                 'per_thread_output true'
             )) -%}
         {%- endfor %}
-        {%- do run_query('drop table ' ~ stage) -%}
+        {#- empties the stage (DuckDB leaves one file of no rows) -#}
+        {%- do run_query(wattlake._copy_to_lake('select 1 as emptied where false', stage, 'per_thread_output true')) -%}
     {%- elif not unchanged %}
         {%- if existing_relation is not none %}
             {%- set changes = wattlake.lake_column_changes(existing_relation) if key and not should_full_refresh() else '' -%}

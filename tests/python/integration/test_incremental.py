@@ -55,6 +55,11 @@ def lake_rows(lake: Path, table: str) -> pd.DataFrame:
         ).df()
 
 
+def stored_rows(folder: Path) -> int:
+    """How many rows the Parquet files under a folder hold."""
+    return sum(pq.read_metadata(path).num_rows for path in folder.rglob("*.parquet"))
+
+
 def without_stamp(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows without the stamp (it differs between runs by design), in a stable order."""
     frame = frame.drop(columns=[STAMP])
@@ -94,6 +99,9 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run_cli(["transform"], tmp)
     # the validated and clean readings live in the lake, which the full refresh rewrites
     lake_incremental = {table: lake_rows(tmp / "lake", table) for table in LAKE_TABLES}
+    staged = {
+        stage.name: stored_rows(stage) for stage in warehouse.parent.glob("*.restating")
+    }
 
     full = tmp / "full" / "wattlake.duckdb"
     run_cli(
@@ -114,6 +122,7 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "before": before,
         "late_days_utc": late_days,
         "lake_incremental": lake_incremental,
+        "staged": staged,
         "lake_full": {table: lake_rows(tmp / "lake", table) for table in LAKE_TABLES},
     }
 
@@ -137,6 +146,15 @@ def test_incremental_runs_end_where_a_full_refresh_does(late_arrival) -> None:
         full = without_stamp(late_arrival["lake_full"][table])
         assert len(incremental) == len(full) > 0, table
         pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
+
+
+def test_the_rows_staged_beside_the_warehouse_are_removed(late_arrival) -> None:
+    # an incremental run stages the restated rows of each lake model beside the
+    # warehouse (macros/lake_partitions.sql); none may stay there after it
+    assert late_arrival["staged"] == {
+        f"wattlake.duckdb.int_readings_{model}.restating": 0
+        for model in ("validated", "cleaned")
+    }
 
 
 def test_the_late_batch_changes_the_days_it_falls_on(late_arrival) -> None:
