@@ -36,7 +36,7 @@ def test_every_unit_test_runs_once_and_passes(fixture_build: Path) -> None:
 
 
 def test_a_build_leaves_the_unit_tests_out(fixture_build: Path) -> None:
-    # a model with unit tests, rebuilt as it was (a view)
+    # a model with unit tests, rebuilt as it was (a table)
     completed = run_cli(
         ["transform", "--", "--select", "int_anomaly_flags"], fixture_build
     )
