@@ -32,6 +32,10 @@
     {%- set incremental = key is not none and wattlake.is_incremental() -%}
     {%- set files = location ~ ('/*/*.parquet' if key else '/*.parquet') -%}
     {%- set unchanged = false -%}
+    {#- a partitioned COPY gets rows in no order of the key: with DuckDB's
+        default of 100 open partition files, a city year came out as 27,000
+        small files; one file per key value stays open instead -#}
+    {%- do run_query('set partitioned_write_max_open_files = 100000') -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -57,11 +61,9 @@
             files only (from a temporary table, every COPY scanned all the
             restated rows: a city year restated in 365 such scans) -#}
         {%- set stage = target.path ~ '.' ~ this.identifier ~ '.restating' -%}
-        {%- do run_query('set partitioned_write_max_open_files = 100000') -%}
         {% call statement('main') -%}
             {{ wattlake._copy_to_lake(compiled_code, stage, 'partition_by (' ~ key ~ ')') }}
         {%- endcall %}
-        {%- do run_query('reset partitioned_write_max_open_files') -%}
         {%- set keys = run_query(
             "select distinct regexp_extract(file, '/" ~ key ~ "=([^/]+)/', 1)"
             ~ " from glob('" ~ stage ~ "/*/*.parquet') order by 1"
@@ -83,10 +85,6 @@
             {%- endif %}
             {{ adapter.drop_relation(existing_relation) }}
         {%- endif %}
-        {#- rows reach the writer in no order of the key: with DuckDB's default
-            of 100 open partition files, a city year came out as 27,000 small
-            files; one file per key value stays open instead -#}
-        {%- do run_query('set partitioned_write_max_open_files = 100000') -%}
         {% call statement('main') -%}
             {{ wattlake._copy_to_lake(
                 compiled_code, location,
@@ -94,9 +92,9 @@
                 ~ ", filename_pattern 'part_{i}'"
             ) }}
         {%- endcall %}
-        {%- do run_query('reset partitioned_write_max_open_files') -%}
         {%- set keys = none -%}
     {%- endif %}
+    {%- do run_query('reset partitioned_write_max_open_files') -%}
 
     {%- set found = run_query("select count(*) from glob('" ~ files ~ "')").columns[0].values()[0] -%}
     {% call statement('create_view') -%}

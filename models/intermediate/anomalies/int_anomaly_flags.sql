@@ -79,10 +79,6 @@
     calendar only roughly.
     Periods are indexed (hours or days since 2000-01-01) for the islands of
     fct_anomalies. -#}
-{#- A table on every engine (other intermediate models are views on DuckDB):
-    fct_anomalies and each of the tests read it, and on a city year every
-    read of the query takes minutes. -#}
-{{ config(materialized='table') }}
 {%- set rules = var('wattlake_anomaly_rules') %}
 {#- what the calendar did to the site's expected hour that day: its peers'
     day ratio on a public holiday or a day they all moved (a school term);

@@ -7,10 +7,6 @@
     of the same length on the same meter within skew_max_days, when that run
     has no nearer such hole; the event spans both. A hole
     without doubles is a gap in the data, not a skew: it is left out. -#}
-{#- A table on every engine (other intermediate models are views on DuckDB):
-    fct_anomalies and each of the tests read it, and on a city year every
-    read of the query takes minutes. -#}
-{{ config(materialized='table') }}
 {%- set rules = var('wattlake_anomaly_rules') %}
 
 with
