@@ -183,6 +183,10 @@ def open_page(page, url: str, charts: int) -> None:  # noqa: ANN001 - a Playwrig
         '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=30_000
     )
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=30_000)
+    # the sidebar's page links are drawn some tens of ms after the run has ended
+    # and the page's title is up (measured): a page without charts is read too
+    # early otherwise
+    page.wait_for_selector('[data-testid="stPageLink-NavLink"]', timeout=30_000)
     if charts:
         page.locator(".vega-embed svg.marks").nth(charts - 1).wait_for(timeout=30_000)
 
