@@ -13,6 +13,7 @@ again only when its rows changed.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -102,6 +103,12 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
     staged = {
         stage.name: stored_rows(stage) for stage in warehouse.parent.glob("*.restating")
     }
+    # the SQL dbt ran for each model (the full refresh below writes it again)
+    ran = {
+        path.stem: path.read_text()
+        for path in (tmp / "dbt-target" / "run").rglob("*.sql")
+        if path.parent.name != "unit_test"
+    }
 
     full = tmp / "full" / "wattlake.duckdb"
     run_cli(
@@ -123,6 +130,7 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "late_days_utc": late_days,
         "lake_incremental": lake_incremental,
         "staged": staged,
+        "ran": ran,
         "lake_full": {table: lake_rows(tmp / "lake", table) for table in LAKE_TABLES},
     }
 
@@ -155,6 +163,28 @@ def test_the_rows_staged_beside_the_warehouse_are_removed(late_arrival) -> None:
         f"wattlake.duckdb.int_readings_{model}.restating": 0
         for model in ("validated", "cleaned")
     }
+
+
+def test_restated_dates_are_deleted_by_lookup_not_by_a_join(late_arrival) -> None:
+    # dbt-duckdb deletes the keys of a list-valued unique_key with `delete ...
+    # using <new rows>`: a join of every old row of a date with every new row
+    # of it, which a city year cannot finish. macros/incremental_by.sql gives
+    # it the key as a string: `delete ... where (<key>) in (select <key> ...)`
+    deletes = {
+        model: sql.lower()
+        for model, sql in late_arrival["ran"].items()
+        if "delete from" in sql.lower()
+    }
+    assert {"int_readings_rolled_up_to_meter_hour", "fct_site_daily_usage"} <= set(
+        deletes
+    )
+    for model, sql in deletes.items():
+        delete = sql[sql.index("delete from") : sql.index("insert into")]
+        assert " using " not in delete, model
+        assert re.search(r"\(\s*reading_\w+\s*\)\s+in\s+\(", delete), (
+            model,
+            delete,
+        )
 
 
 def test_the_late_batch_changes_the_days_it_falls_on(late_arrival) -> None:
