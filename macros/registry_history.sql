@@ -19,8 +19,8 @@
     )
 {%- endmacro %}
 
-{#- The CTEs that date a registry table's snapshots, shared by int_sites_versioned
-    and int_meters_versioned: `deliveries` (one row per batch), `deliveries_dated`
+{#- The CTEs that date a registry table's snapshots (`registry_versions` starts
+    with them): `deliveries` (one row per batch), `deliveries_dated`
     (its snapshot date), `deliveries_ranked` (two deliveries for the same date:
     the later one restates the earlier) and `snapshots` (one per date, numbered,
     with the next snapshot's date). `rows` is the CTE holding the staged rows.
@@ -73,20 +73,23 @@ snapshots as (
 ),
 {%- endmacro %}
 
-{#- The versions of a registry table (SCD type 2) from its dated `snapshots`
-    (`registry_snapshots`), shared by int_sites_versioned and
-    int_meters_versioned: one row per `key` per version of `columns`, valid
-    from the snapshot that first shows it until the next snapshot that changes
-    it or no longer lists it (the `registry_versioning` doc block). `rows` is
-    the CTE holding the staged rows. Emits the CTEs `in_snapshots`
-    (a snapshot listing a record twice: its later line wins), `compared`,
-    `changes_flagged`, `versions_numbered`, `versions` and `final` (the model
-    selects from it), each followed by a comma but the last. -#}
+{#- The versions of a registry table (SCD type 2), shared by
+    int_sites_versioned and int_meters_versioned: one row per `key` per
+    version of `columns`, valid from the snapshot that first shows it until
+    the next snapshot that changes it or no longer lists it (the
+    `registry_versioning` doc block). `rows` is the CTE holding the staged
+    rows. Emits the CTEs of `registry_snapshots` (the dated snapshots), then
+    `in_snapshots` (a snapshot listing a record twice: its later line wins),
+    `compared`, `changes_flagged`, `versions_numbered`, `versions` and
+    `final` (the model selects from it), each followed by a comma but the
+    last. -#}
 {% macro registry_versions(rows, key, columns) -%}
 {%- set compared_columns = [] %}
 {%- for column in columns %}
     {%- do compared_columns.append('in_snapshots.' ~ column) %}
 {%- endfor %}
+{{ wattlake.registry_snapshots(rows) }}
+
 in_snapshots as (
     select
         {{ rows }}.{{ key }},

@@ -13,11 +13,9 @@ meters as (
     select * from {{ ref('stg_registry__meters') }}
 ),
 
--- deliveries, deliveries_dated, deliveries_ranked, snapshots: the dated snapshots
-{{ wattlake.registry_snapshots('meters') }}
-
--- in_snapshots, compared, changes_flagged, versions_numbered, versions, final:
--- the versions of each meter
+-- the dated snapshots (deliveries, deliveries_dated, deliveries_ranked,
+-- snapshots), then the versions of each meter (in_snapshots, compared,
+-- changes_flagged, versions_numbered, versions, final)
 {{ wattlake.registry_versions('meters', 'meter_id', [
     'site_id',
     'meter_type',

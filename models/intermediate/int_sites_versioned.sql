@@ -1,5 +1,5 @@
 -- The history of the site registry (SCD type 2), rebuilt from the delivered
--- snapshots by the macros int_meters_versioned uses (macros/registry_history.sql):
+-- snapshots by the macro int_meters_versioned uses (macros/registry_history.sql):
 -- one row per site per version of
 -- the attributes Wattlake uses. A site registered with the wrong type and
 -- corrected later has two versions. The postal address is not versioned.
@@ -13,11 +13,9 @@ sites as (
     select * from {{ ref('stg_registry__sites') }}
 ),
 
--- deliveries, deliveries_dated, deliveries_ranked, snapshots: the dated snapshots
-{{ wattlake.registry_snapshots('sites') }}
-
--- in_snapshots, compared, changes_flagged, versions_numbered, versions, final:
--- the versions of each site
+-- the dated snapshots (deliveries, deliveries_dated, deliveries_ranked,
+-- snapshots), then the versions of each site (in_snapshots, compared,
+-- changes_flagged, versions_numbered, versions, final)
 {{ wattlake.registry_versions('sites', 'site_id', [
     'site_name',
     'site_type',
