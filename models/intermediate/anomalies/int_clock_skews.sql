@@ -8,6 +8,7 @@
     has no nearer such hole; the event spans both. A hole
     without doubles is a gap in the data, not a skew: it is left out. -#}
 {%- set rules = var('wattlake_anomaly_rules') %}
+{%- set reach_days = rules['skew_max_days'] + 1 %}
 
 with
 
@@ -84,17 +85,26 @@ holes as (
     having sum(short_runs.missing_minutes) in (30, 60)
 ),
 
--- interval starts delivered with two different values, on the meters with a hole
+-- interval starts delivered with two different values, near a hole: within
+-- skew_max_days of it and a day more (a run of doubles cut at that edge is
+-- over a day from every hole, farther than any run that pairs). A reading
+-- near two holes joins twice, which neither aggregate minds. Only these
+-- readings are grouped: on the city year, 5 million of the 89 million readings
+-- of the meters with a hole.
 doubles as (
     select
         readings.meter_id,
         readings.reading_start_utc,
         max(readings.interval_minutes) as interval_minutes
     from readings
-    where
-        readings.meter_id in (select holes.meter_id from holes)
-        and readings.reading_start_utc is not null
-        and readings.energy_kwh is not null
+    inner join holes
+        on
+            readings.meter_id = holes.meter_id
+            and readings.reading_start_utc
+            >= {{ dbt.dateadd('day', -reach_days, 'holes.hole_start_utc') }}
+            and readings.reading_start_utc
+            < {{ dbt.dateadd('day', reach_days, 'holes.hole_end_utc') }}
+    where readings.energy_kwh is not null
     group by readings.meter_id, readings.reading_start_utc
     having count(distinct readings.energy_kwh) > 1
 ),
