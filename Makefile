@@ -25,7 +25,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 help:
 	@echo "make run    install into .venv and run the whole pipeline at demo scale"
 	@echo "make test   install into .venv and run every test (pytest, dbt, sqlfluff, compiles)"
-	@echo "make bench  landing throughput per format (SCALE=city: also land and transform a city year, time the dashboard's pages; ARGS=...)"
+	@echo "make bench  landing throughput per format (SCALE=city: also land and transform a city year, refresh a late batch into it, time the dashboard's pages; ARGS=...)"
 	@echo "make infra  cfn-lint and checkov on infra/ (offline)"
 	@echo "make deploy package and deploy the AWS stack (ARGS='--region eu-west-1 ...'; README: AWS)"
 	@echo "make lint | compile | clean"

@@ -2,8 +2,9 @@
 
     python -m wattlake.bench                 # the landing cases (about 1 minute)
     python -m wattlake.bench --scale city    # and a whole city year: landing, the
-                                             # dbt transform, the site daily mart
-                                             # against a hand-written query
+                                             # dbt transform, a late batch into it,
+                                             # the site daily mart against a
+                                             # hand-written query, the Spark job
     make bench [SCALE=city] [ARGS="--runs 7 --long-runs 3"]
 
 Each case prepares its inputs in a temporary folder (not timed), then runs
@@ -28,6 +29,7 @@ import logging
 import multiprocessing
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -465,6 +467,106 @@ def city_transform(workdir: Path, options: Options) -> Trial:
     return _Transform(_bench_settings(lake, _city_warehouse(workdir)), readings)
 
 
+def redeliver(template: Path, tag: str, every: int = 50, days_later: int = 7) -> Path:
+    """A corrected re-delivery of a CSV delivery in `landing/`: a late batch.
+
+    The same rows under a new batch id (`<name>_<tag>`), every `every`-th value
+    raised by 1 %, arriving `days_later` days after the template (its file
+    time): the clean readings take the new values, so each date the template
+    covers is restated. Lines that do not parse stay as they were.
+    """
+    stem = template.name.removesuffix(".csv.gz")
+    target = template.with_name(f"{stem}_{tag}.csv.gz")
+    with gzip.open(template, "rt", newline="") as source:
+        lines = source.read().splitlines()
+    header = lines[0].split(",") if lines else []
+    if "value" not in header:
+        raise ValueError(f"{template}: line 1 names no 'value' column")
+    column = header.index("value")
+    for number in range(every, len(lines), every):
+        fields = lines[number].split(",")
+        with contextlib.suppress(IndexError, ValueError):
+            fields[column] = f"{float(fields[column]) * 1.01:.4f}"
+            lines[number] = ",".join(fields)
+    with gzip.open(target, "wt", newline="") as out:
+        out.write("\n".join(lines) + "\n")
+    arrived = template.stat().st_mtime + days_later * 86400
+    os.utime(target, (arrived, arrived))
+    return target
+
+
+@dataclass
+class _LateBatch:
+    """A late batch into a built warehouse: `wattlake transform` restating its dates.
+
+    Each run lands a new corrected re-delivery of `template` (not timed), then
+    times the incremental transform, tests excluded (a refresh also runs the
+    Spark job for the dates and the tests). The note names dbt's slowest models.
+    """
+
+    settings: object
+    template: Path
+    readings: int = 0
+    note: str = ""
+    delivered: list[Path] = field(default_factory=list)
+
+    def reset(self) -> None:
+        tag = f"bench{os.getpid()}x{len(self.delivered) + 1}"
+        self.delivered.append(redeliver(self.template, tag))
+        land_pending(Lake(self.settings.lake), workers=1)
+
+    def run(self) -> int:
+        from wattlake.transform import dbt_target_dir, transform
+
+        transform(self.settings, extra=NO_TESTS)
+        results = json.loads(
+            (dbt_target_dir(self.settings) / "run_results.json").read_text()
+        )["results"]
+        slowest = sorted(results, key=lambda r: -r["execution_time"])[:3]
+        self.note = "slowest models " + ", ".join(
+            f"{r['unique_id'].rsplit('.', 1)[-1]} {r['execution_time']:.0f} s"
+            for r in slowest
+        )
+        return self.readings
+
+    def close(self) -> None:
+        """Take the re-deliveries out of `landing/` (landed, they stay in raw/)."""
+        for path in self.delivered:
+            path.unlink(missing_ok=True)
+
+
+def late_batch_template(lake: Lake) -> Path:
+    """The lake's CSV delivery of the middle date (by the date in its name).
+
+    Deliveries are named `readings_<area>_<YYYYMMDD>...`: the median date of
+    them all, and of that date the first by name.
+    """
+    deliveries = sorted(
+        (_named_date(path.name), path.name, path)
+        for path in Path(lake.root, "landing", "metering").glob("readings_*.csv.gz")
+        if _named_date(path.name)
+    )
+    if not deliveries:
+        raise FileNotFoundError(f"{lake.root}/landing/metering: no CSV delivery")
+    middle = deliveries[len(deliveries) // 2][0]
+    return next(path for day, _, path in deliveries if day == middle)
+
+
+def _named_date(name: str) -> str:
+    """The YYYYMMDD date a delivery's name carries after its area, or ''."""
+    match = re.match(r"readings_[^_]+_(\d{8})", name)
+    return match.group(1) if match else ""
+
+
+def city_late_batch(workdir: Path, options: Options) -> Trial:
+    """A late batch (one area's day, corrected) refreshed into the city warehouse."""
+    settings = _built_city(workdir, options)
+    template = late_batch_template(Lake(settings.lake))
+    with gzip.open(template, "rt") as source:
+        readings = sum(1 for _ in source) - 1
+    return _LateBatch(settings, template, readings)
+
+
 @dataclass
 class _DailyMart:
     """fct_site_daily_usage rebuilt alone; timed by dbt's own time for the model."""
@@ -891,6 +993,7 @@ def dashboard_pages(workdir: Path, options: Options) -> Trial:
 CITY_CASES = [
     Case("land city year", "readings", city_landing, long=True),
     Case("transform city year", "readings", city_transform, long=True),
+    Case("late batch into city", "late readings", city_late_batch, long=True),
     Case(
         "site daily mart",
         "site-days",
