@@ -19,6 +19,18 @@ sites as (
     select * from {{ ref('dim_sites') }}
 ),
 
+-- each meter's site and time zone
+meter_zones as (
+    select
+        meters.meter_id,
+        meters.site_id,
+        meters.interval_minutes,
+        sites.time_zone
+    from meters
+    inner join sites
+        on meters.site_id = sites.site_id
+),
+
 clean_days as (
     select
         meter_hours.meter_id,
@@ -37,18 +49,19 @@ clean_days as (
 quarantined_days as (
     select
         quarantined.meter_id,
-        {{ wattlake.local_date('quarantined.reading_start_utc', 'sites.time_zone') }}
-            as reading_date_local,
+        {{ wattlake.local_date(
+            'quarantined.reading_start_utc', 'meter_zones.time_zone'
+        ) }} as reading_date_local,
         count(*) as quarantined_rows
     from quarantined
-    inner join meters
-        on quarantined.meter_id = meters.meter_id
-    inner join sites
-        on meters.site_id = sites.site_id
+    inner join meter_zones
+        on quarantined.meter_id = meter_zones.meter_id
     where quarantined.reading_start_utc is not null
     group by
         quarantined.meter_id,
-        {{ wattlake.local_date('quarantined.reading_start_utc', 'sites.time_zone') }}
+        {{ wattlake.local_date(
+            'quarantined.reading_start_utc', 'meter_zones.time_zone'
+        ) }}
 ),
 
 meter_days as (
@@ -69,40 +82,46 @@ meter_days as (
             and clean_days.reading_date_local = quarantined_days.reading_date_local
 ),
 
+-- the length of each local day: 23 or 25 hours when the clocks change
+-- (converted once per time zone and date: per meter-day, the conversions
+-- were most of this model's time)
+local_days as (
+    select distinct
+        meter_zones.time_zone,
+        meter_days.reading_date_local
+    from meter_days
+    inner join meter_zones
+        on meter_days.meter_id = meter_zones.meter_id
+),
+
 day_lengths as (
     select
-        meter_days.meter_id,
-        meter_days.reading_date_local,
-        meters.site_id,
-        meters.interval_minutes,
+        local_days.time_zone,
+        local_days.reading_date_local,
         {{ dbt.datediff(
-            wattlake.local_to_utc('meter_days.reading_date_local', 'sites.time_zone'),
+            wattlake.local_to_utc('local_days.reading_date_local', 'local_days.time_zone'),
             wattlake.local_to_utc(
-                dbt.dateadd('day', 1, 'meter_days.reading_date_local'), 'sites.time_zone'
+                dbt.dateadd('day', 1, 'local_days.reading_date_local'), 'local_days.time_zone'
             ),
             'minute'
         ) }} as minutes_in_day
-    from meter_days
-    inner join meters
-        on meter_days.meter_id = meters.meter_id
-    inner join sites
-        on meters.site_id = sites.site_id
+    from local_days
 ),
 
 final as (
     select
         meter_days.meter_id,
-        day_lengths.site_id,
+        meter_zones.site_id,
         meter_days.reading_date_local,
         cast(
-            day_lengths.minutes_in_day / day_lengths.interval_minutes
+            day_lengths.minutes_in_day / meter_zones.interval_minutes
             as {{ dbt.type_int() }}
         ) as expected_intervals,
         cast(meter_days.clean_intervals as {{ dbt.type_int() }}) as clean_intervals,
         cast(
             greatest(
                 day_lengths.minutes_in_day - meter_days.minutes_reported, 0
-            ) / day_lengths.interval_minutes as {{ dbt.type_int() }}
+            ) / meter_zones.interval_minutes as {{ dbt.type_int() }}
         ) as missing_intervals,
         cast(meter_days.incomplete_hours as {{ dbt.type_int() }}) as incomplete_hours,
         100.0 * meter_days.minutes_reported / day_lengths.minutes_in_day
@@ -114,9 +133,11 @@ final as (
         / nullif(meter_days.clean_intervals, 0) as late_share_pct,
         cast(meter_days.quarantined_rows as {{ dbt.type_int() }}) as quarantined_rows
     from meter_days
+    inner join meter_zones
+        on meter_days.meter_id = meter_zones.meter_id
     inner join day_lengths
         on
-            meter_days.meter_id = day_lengths.meter_id
+            meter_zones.time_zone = day_lengths.time_zone
             and meter_days.reading_date_local = day_lengths.reading_date_local
 )
 
