@@ -174,7 +174,9 @@
 
 with
 
-features as (
+-- read twice (the hours, the days): held in memory, a city year's features
+-- took 16 GB more and were slower than reading the files again
+features as {{ wattlake.not_materialized() }} (
     select * from {{ ref('stg_curated__anomaly_features') }}
 ),
 
