@@ -88,6 +88,8 @@ snapshots as (
 {%- for column in columns %}
     {%- do compared_columns.append('in_snapshots.' ~ column) %}
 {%- endfor %}
+{#- what each step carries to the next: the record and where it was seen -#}
+{%- set carried = [key] + columns + ['batch_id', 'snapshot_date', 'snapshot_number'] %}
 {{ wattlake.registry_snapshots(rows) }}
 
 in_snapshots as (
@@ -112,13 +114,9 @@ in_snapshots as (
 
 compared as (
     select
-        in_snapshots.{{ key }},
-        {%- for column in columns %}
+        {%- for column in carried %}
         in_snapshots.{{ column }},
         {%- endfor %}
-        in_snapshots.batch_id,
-        in_snapshots.snapshot_date,
-        in_snapshots.snapshot_number,
         {{ wattlake.attributes_fingerprint(compared_columns) }} as attributes
     from in_snapshots
     where in_snapshots.rank_within_snapshot = 1
@@ -126,13 +124,9 @@ compared as (
 
 changes_flagged as (
     select
-        compared.{{ key }},
-        {%- for column in columns %}
+        {%- for column in carried %}
         compared.{{ column }},
         {%- endfor %}
-        compared.batch_id,
-        compared.snapshot_date,
-        compared.snapshot_number,
         -- a new version: first seen, back after missing from a snapshot, or changed
         case
             when
@@ -152,13 +146,9 @@ changes_flagged as (
 
 versions_numbered as (
     select
-        changes_flagged.{{ key }},
-        {%- for column in columns %}
+        {%- for column in carried %}
         changes_flagged.{{ column }},
         {%- endfor %}
-        changes_flagged.batch_id,
-        changes_flagged.snapshot_date,
-        changes_flagged.snapshot_number,
         changes_flagged.starts_version,
         sum(changes_flagged.starts_version) over (
             partition by changes_flagged.{{ key }}
