@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import json
 import logging
 import multiprocessing
 import os
@@ -516,16 +515,12 @@ class _LateBatch:
         land_pending(Lake(self.settings.lake), workers=1)
 
     def run(self) -> int:
-        from wattlake.transform import dbt_target_dir, transform
+        from wattlake.transform import transform
 
-        transform(self.settings, extra=NO_TESTS)
-        results = json.loads(
-            (dbt_target_dir(self.settings) / "run_results.json").read_text()
-        )["results"]
-        slowest = sorted(results, key=lambda r: -r["execution_time"])[:3]
+        times = transform(self.settings, extra=NO_TESTS).node_seconds
+        slowest = sorted(times, key=times.__getitem__, reverse=True)[:3]
         self.note = "slowest models " + ", ".join(
-            f"{r['unique_id'].rsplit('.', 1)[-1]} {r['execution_time']:.0f} s"
-            for r in slowest
+            f"{node.rsplit('.', 1)[-1]} {times[node]:.0f} s" for node in slowest
         )
         return self.readings
 
@@ -541,11 +536,11 @@ def late_batch_template(lake: Lake) -> Path:
     Deliveries are named `readings_<area>_<YYYYMMDD>...`: the median date of
     them all, and of that date the first by name.
     """
-    deliveries = sorted(
+    named = (
         (_named_date(path.name), path.name, path)
         for path in Path(lake.root, "landing", "metering").glob("readings_*.csv.gz")
-        if _named_date(path.name)
     )
+    deliveries = sorted(delivery for delivery in named if delivery[0])
     if not deliveries:
         raise FileNotFoundError(f"{lake.root}/landing/metering: no CSV delivery")
     middle = deliveries[len(deliveries) // 2][0]
@@ -579,15 +574,12 @@ class _DailyMart:
         self.last_seconds = None
 
     def run(self) -> int:
-        from wattlake.transform import dbt_target_dir, run_dbt
+        from wattlake.transform import run_dbt
 
-        run_dbt(
+        report = run_dbt(
             self.settings, ["run", "--select", "fct_site_daily_usage", "--full-refresh"]
         )
-        results = json.loads(
-            (dbt_target_dir(self.settings) / "run_results.json").read_text()
-        )["results"]
-        self.last_seconds = sum(r["execution_time"] for r in results)
+        self.last_seconds = sum(report.node_seconds.values())
         return self.rows
 
 

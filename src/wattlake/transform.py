@@ -41,6 +41,8 @@ class TransformReport:
     seconds: float
     mart_rows: dict[str, int] = field(default_factory=dict)
     warehouse: str = ""
+    # dbt's own execution time of each node it ran, by unique_id
+    node_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def dbt_environment(
@@ -150,12 +152,13 @@ def run_dbt(settings: Settings, args: list[str], check: bool = True) -> Transfor
         command, env=dbt_environment(settings), cwd=settings.project_dir, check=False
     )
     seconds = time.perf_counter() - started
-    statuses, failures = _read_run_results(results)
+    statuses, failures, node_seconds = _read_run_results(results)
     report = TransformReport(
         command=args,
         statuses=statuses,
         failures=failures,
         seconds=seconds,
+        node_seconds=node_seconds,
         warehouse=str(settings.warehouse)
         if settings.target == "local"
         else settings.target,
@@ -268,17 +271,24 @@ def warehouse_tables(connection) -> set[str]:  # noqa: ANN001 - a DuckDB connect
     return {row[0] for row in rows}
 
 
-def _read_run_results(path: Path) -> tuple[dict[str, int], list[str]]:
+def _read_run_results(
+    path: Path,
+) -> tuple[dict[str, int], list[str], dict[str, float]]:
+    """Counts by status, the failures, and each node's execution time."""
     if not path.exists():
-        return {}, []
+        return {}, [], {}
     results = json.loads(path.read_text()).get("results", [])
     statuses: dict[str, int] = {}
     failures = []
+    node_seconds = {}
     for result in results:
         status = str(result.get("status"))
         statuses[status] = statuses.get(status, 0) + 1
+        node_seconds[str(result.get("unique_id"))] = float(
+            result.get("execution_time") or 0.0
+        )
         if status in ("error", "fail"):
             failures.append(
                 f"{result.get('unique_id')}: {(result.get('message') or '').strip()[:200]}"
             )
-    return statuses, failures
+    return statuses, failures, node_seconds
