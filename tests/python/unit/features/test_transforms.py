@@ -8,9 +8,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import functions as F
 
 from wattlake.features.job import run_features
-from wattlake.features.transforms import anomaly_features
+from wattlake.features.transforms import anomaly_features, utc_hour
 from wattlake.storage import Lake
 
 pytestmark = pytest.mark.spark
@@ -430,3 +431,30 @@ def test_an_area_with_few_peers_compares_with_the_whole_city(spark) -> None:
     assert last["day_ratio"].tolist() == pytest.approx([2.0, 2.0, 2.0, 1.0])
     assert (last["peer_site_count"] == 4).all()
     assert last["peer_day_ratio"].tolist() == pytest.approx([2.0] * 4)
+
+
+def test_utc_hour_is_the_hour_date_trunc_gives(spark, tmp_path: Path) -> None:
+    # instants around midnight, a leap day and London's clock change, written
+    # as dbt writes them (microseconds, no zone) and read by the job's session
+    instants = [
+        datetime(2024, 2, 29, 23, 59, 59, 999999),
+        datetime(2024, 12, 31, 23, 45),
+        datetime(2025, 1, 1, 0, 0),
+        datetime(2025, 3, 30, 0, 59, 59),
+        datetime(2025, 3, 30, 1, 0, 0, 1),
+        datetime(1969, 12, 31, 23, 30),
+    ]
+    path = tmp_path / "instants.parquet"
+    pq.write_table(pa.table({"at": pa.array(instants, pa.timestamp("us"))}), path)
+    read = spark.read.parquet(str(path))
+    # the session reads them as instants (TIMESTAMP), so the hour needs no cast
+    assert dict(read.dtypes)["at"] == "timestamp"
+    ntz = read.select(F.col("at").cast("timestamp_ntz").alias("at"))
+    expected = [f"{instant:%Y-%m-%d %H}:00:00" for instant in instants]
+    for frame in (read, ntz):
+        got = frame.select(
+            F.date_format(utc_hour("at"), "yyyy-MM-dd HH:mm:ss").alias("hour"),
+            (utc_hour("at") == F.date_trunc("hour", "at")).alias("same"),
+        ).collect()
+        assert [row["hour"] for row in got] == expected
+        assert all(row["same"] for row in got)
