@@ -221,6 +221,8 @@ def ensure_java() -> None:
 JOB_CONFIG = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # the lake's other Parquet (dbt's) is zstd too; Spark's default is snappy
+    "spark.sql.parquet.compression.codec": "zstd",
     # The lake's `*_utc` timestamps are instants in UTC that DuckDB writes
     # without a zone (Parquet isAdjustedToUTC=false). Read as Spark
     # TIMESTAMP (microseconds since the epoch) they need no conversion;
@@ -258,7 +260,6 @@ def local_spark_session(app_name: str = "wattlake-anomaly-features"):
             f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
         )
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.parquet.compression.codec", "zstd")
         # Local files without Hadoop's checksum layer: no hidden .crc file
         # beside each Parquet file. Without Hadoop's native library (pyspark
         # has none), each file Hadoop creates costs a forked `chmod`: a year
