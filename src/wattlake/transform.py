@@ -8,6 +8,7 @@ settings reach dbt as environment variables (`WATTLAKE_LAKE`, ...), which
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -187,14 +188,19 @@ def transform(
     Models, seeds, snapshots and data tests; not the unit tests (`unit_tests`).
     A local warehouse belongs to one lake: if it was built from another lake,
     it is rebuilt from scratch (`--full-refresh`) instead of mixing the two.
+    Likewise when a seed an incremental model reads (`incremental_seeds`) has
+    changed since the warehouse was built: incremental models restate the
+    dates whose upstream rows were restated, and a seed's rows carry no date.
     """
     args = ["build", *WITHOUT_UNIT_TESTS]
     if selector:
         args += ["--selector", selector]
     args += extra or []
-    if settings.target == "local" and "--full-refresh" not in args:
-        built_from = warehouse_lake(settings)
-        if built_from is not None and built_from != settings.lake:
+    marker = _read_marker(settings) if settings.target == "local" else None
+    if marker is not None and "--full-refresh" not in args:
+        built_from = marker.get("lake", "")
+        changed = changed_seeds(settings, marker.get("seeds", {}))
+        if built_from != settings.lake:
             log.warning(
                 "transform: %s was built from lake %s, not %s: rebuilding it (--full-refresh)",
                 settings.warehouse,
@@ -202,10 +208,28 @@ def transform(
                 settings.lake,
             )
             args.append("--full-refresh")
+        elif changed:
+            log.warning(
+                "transform: %s was built with another %s, which incremental models "
+                "read: rebuilding it (--full-refresh)",
+                settings.warehouse,
+                ", ".join(changed),
+            )
+            args.append("--full-refresh")
     report = run_dbt(settings, args)
     if settings.target == "local":
+        # a partial build leaves some incremental models as they were: the
+        # seeds they were built with stay recorded until a whole build
+        whole = not selector and not any(
+            arg.split("=")[0] in SELECTING for arg in extra or []
+        )
+        seeds = (
+            seed_digests(settings, incremental_seeds(settings))
+            if whole or marker is None or "seeds" not in marker
+            else marker["seeds"]
+        )
         _warehouse_marker(settings).write_text(
-            json.dumps({"lake": settings.lake}) + "\n"
+            json.dumps({"lake": settings.lake, "seeds": seeds}) + "\n"
         )
         report = TransformReport(
             **{**report.__dict__, "mart_rows": mart_row_counts(settings)}
@@ -236,14 +260,75 @@ def _warehouse_marker(settings: Settings) -> Path:
     return settings.warehouse.with_name(settings.warehouse.name + ".lake.json")
 
 
-def warehouse_lake(settings: Settings) -> str | None:
-    """The lake the local warehouse was last built from (None for a new warehouse)."""
+def _read_marker(settings: Settings) -> dict | None:
+    """What the local warehouse was last built from (None for a new warehouse)."""
     marker = _warehouse_marker(settings)
     if not settings.warehouse.exists():
         return None
     if not marker.exists():
-        return ""  # a warehouse of unknown origin: rebuild it
-    return json.loads(marker.read_text()).get("lake")
+        return {"lake": ""}  # a warehouse of unknown origin: rebuild it
+    return json.loads(marker.read_text())
+
+
+def warehouse_lake(settings: Settings) -> str | None:
+    """The lake the local warehouse was last built from (None for a new warehouse)."""
+    marker = _read_marker(settings)
+    return None if marker is None else marker.get("lake")
+
+
+# dbt arguments that build part of the project
+SELECTING = {"-s", "--select", "-m", "--models", "--selector", "--exclude"}
+
+
+def incremental_seeds(settings: Settings) -> list[str]:
+    """The seed files (relative to the project) incremental models read, directly or not.
+
+    From the manifest of the dbt run that just ended. Models rebuilt whole on
+    every run (tables, views, the lake tables without a partition key) follow
+    a seed's edits by themselves.
+    """
+    manifest = json.loads((dbt_target_dir(settings) / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    pending = [
+        unique_id
+        for unique_id, node in nodes.items()
+        if node["resource_type"] == "model"
+        and (
+            node["config"]["materialized"] == "incremental"
+            or (
+                node["config"]["materialized"] == "lake_partitions"
+                and node["config"].get("partition_by")
+            )
+        )
+    ]
+    upstream: set[str] = set()
+    while pending:
+        for parent in manifest["parent_map"].get(pending.pop(), []):
+            if parent not in upstream:
+                upstream.add(parent)
+                pending.append(parent)
+    return sorted(
+        nodes[unique_id]["original_file_path"]
+        for unique_id in upstream
+        if unique_id.startswith("seed.")
+    )
+
+
+def seed_digests(settings: Settings, seeds: list[str]) -> dict[str, str | None]:
+    """Each seed file's SHA-256 (None for a file that is gone)."""
+    digests = {}
+    for seed in seeds:
+        path = settings.project_dir / seed
+        digests[seed] = (
+            hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        )
+    return digests
+
+
+def changed_seeds(settings: Settings, recorded: dict[str, str | None]) -> list[str]:
+    """The recorded seeds whose file is no longer what it was."""
+    current = seed_digests(settings, list(recorded))
+    return [seed for seed in recorded if current[seed] != recorded[seed]]
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:

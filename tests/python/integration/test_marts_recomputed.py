@@ -676,7 +676,8 @@ def faults_build(fixture_build: Path, tmp_path_factory: pytest.TempPathFactory):
     # the copied warehouse belongs to the copied lake (else transform rebuilds it)
     marker = tmp / "warehouse" / "wattlake.duckdb.lake.json"
     assert marker.exists(), "transform no longer records the lake it built from"
-    marker.write_text(json.dumps({"lake": str(tmp / "lake")}) + "\n")
+    recorded = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**recorded, "lake": str(tmp / "lake")}) + "\n")
     deliver_csv(
         tmp / "lake" / "landing" / "metering" / f"{FAULTS_BATCH}.csv.gz",
         headend_faults(),
