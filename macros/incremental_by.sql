@@ -73,16 +73,18 @@
 {%- endmacro %}
 
 {#- A filter for the upstream rows to recompute: in an incremental run, those
-    whose key value some upstream row restated since this model's last run;
-    in a full build, every row (an always-true condition). `alias` qualifies
-    the key in the outer query.
+    whose key value some upstream row restated since this model's last run,
+    or that the query `also` selects (for what changes a model's rows without
+    a stamp upstream: fct_site_daily_cost's tariffs); in a full build, every
+    row (an always-true condition). `alias` qualifies the key in the outer
+    query.
 
     On DuckDB the restated keys are looked up first and written into the
     filter as date literals, which the scan uses to skip row groups: as a
     subquery, the filter joined every upstream row (a city year of clean
     readings: 22 s to find nothing to restate, 0.2 s for one literal date).
     Offline compiles (var wattlake_compile_as) keep the subquery. -#}
-{% macro restated_rows(upstream, key, athena_key=none, alias=none) -%}
+{% macro restated_rows(upstream, key, athena_key=none, alias=none, also=none) -%}
     {%- set column = wattlake.restate_key(key, athena_key) -%}
     {%- if is_incremental() -%}
         {%- set restated -%}
@@ -92,6 +94,10 @@
                 select coalesce(max(current_rows.restated_at_utc), {{ wattlake.epoch_timestamp() }})
                 from {{ this }} as current_rows
             )
+            {%- if also %}
+            union
+            {{ also }}
+            {%- endif %}
         {%- endset -%}
         {%- set qualified = ((alias ~ '.') if alias) ~ column -%}
         {%- if execute and wattlake.inlines_restated_keys() and var('wattlake_compile_as', none) is none -%}

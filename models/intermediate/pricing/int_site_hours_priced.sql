@@ -1,12 +1,11 @@
--- Each hour of each site priced on the tariff of its local day: the
--- retailer's assignment valid that day, else the default tariff of the site's
--- type (no assignment delivered, or a day before the first one), so a tariff
--- change mid-month prices each day by its own tariff. Then the hour's
--- time-of-use band (by the local wall-clock hour and the kind of day), the
--- unit charge of the band, and the CO2 of the electricity taken from the grid.
--- Exports (net meters: negative energy in the hour) are neither charged nor
--- credited and emit nothing; tiered tariffs are priced per day in
--- fct_site_daily_cost, on the month's cumulative kWh.
+-- Each hour of each site priced on the tariff of its local day
+-- (int_site_day_tariffs: the retailer's assignment valid that day, else the
+-- default tariff of the site's type). Then the hour's time-of-use band (by the
+-- local wall-clock hour and the kind of day), the unit charge of the band,
+-- and the CO2 of the electricity taken from the grid. Exports (net meters:
+-- negative energy in the hour) are neither charged nor credited and emit
+-- nothing; tiered tariffs are priced per day in fct_site_daily_cost, on the
+-- month's cumulative kWh.
 with
 
 -- the stored site hours: re-adding the meter hours here cost as much again
@@ -14,16 +13,8 @@ hourly as (
     select * from {{ ref('fct_site_hourly_usage') }}
 ),
 
-sites as (
-    select * from {{ ref('int_sites_deduplicated') }}
-),
-
-periods as (
-    select * from {{ ref('int_site_tariffs_deduplicated') }}
-),
-
-defaults as (
-    select * from {{ ref('tariff_site_type_defaults') }}
+day_tariffs as (
+    select * from {{ ref('int_site_day_tariffs') }}
 ),
 
 plans as (
@@ -38,47 +29,29 @@ carbon as (
     select * from {{ ref('grid_carbon_intensity') }}
 ),
 
-assigned as (
+located as (
     select
         hourly.site_id,
         hourly.hour_start_utc,
         hourly.hour_start_local,
         hourly.reading_date_local,
+        hourly.reading_month_local,
         hourly.energy_kwh,
         hourly.avg_demand_kw,
-        periods.tariff_id as assigned_tariff_id
-    from hourly
-    left join periods
-        on
-            hourly.site_id = periods.site_id
-            and hourly.reading_date_local >= periods.valid_from_local
-            -- no OR here: it would turn the join into a nested loop (DuckDB
-            -- took over 8 minutes on a city year)
-            and hourly.reading_date_local
-            < coalesce(periods.valid_to_local, cast('9999-12-31' as date))
-),
-
-located as (
-    select
-        assigned.site_id,
-        assigned.hour_start_utc,
-        assigned.hour_start_local,
-        assigned.reading_date_local,
-        assigned.energy_kwh,
-        assigned.avg_demand_kw,
-        coalesce(assigned.assigned_tariff_id, defaults.tariff_id) as tariff_id,
-        assigned.assigned_tariff_id is null as is_default_tariff,
-        {{ wattlake.day_kind('assigned.reading_date_local') }} as day_kind,
-        {{ wattlake.hour_of_day('assigned.hour_start_local') }} as hour_local,
-        cast(extract(month from assigned.reading_date_local) as {{ dbt.type_int() }})
+        day_tariffs.tariff_id,
+        day_tariffs.is_default_tariff,
+        {{ wattlake.day_kind('hourly.reading_date_local') }} as day_kind,
+        {{ wattlake.hour_of_day('hourly.hour_start_local') }} as hour_local,
+        cast(extract(month from hourly.reading_date_local) as {{ dbt.type_int() }})
             as month_of_year,
-        greatest(assigned.energy_kwh, 0) as imported_kwh,
-        greatest(-assigned.energy_kwh, 0) as exported_kwh
-    from assigned
-    left join sites
-        on assigned.site_id = sites.site_id
-    left join defaults
-        on sites.site_type = defaults.site_type
+        greatest(hourly.energy_kwh, 0) as imported_kwh,
+        greatest(-hourly.energy_kwh, 0) as exported_kwh,
+        hourly.restated_at_utc
+    from hourly
+    left join day_tariffs
+        on
+            hourly.site_id = day_tariffs.site_id
+            and hourly.reading_date_local = day_tariffs.reading_date_local
 ),
 
 final as (
@@ -87,6 +60,7 @@ final as (
         located.hour_start_utc,
         located.hour_start_local,
         located.reading_date_local,
+        located.reading_month_local,
         located.tariff_id,
         located.is_default_tariff,
         located.day_kind,
@@ -105,7 +79,8 @@ final as (
             else located.imported_kwh
                 * cast(bands.price_gbp_per_kwh as {{ wattlake.type_double() }})
         end as energy_charge_gbp,
-        located.imported_kwh * carbon.carbon_intensity_g_per_kwh / 1000.0 as co2_kg
+        located.imported_kwh * carbon.carbon_intensity_g_per_kwh / 1000.0 as co2_kg,
+        located.restated_at_utc
     from located
     left join plans
         on located.tariff_id = plans.tariff_id

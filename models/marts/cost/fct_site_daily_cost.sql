@@ -1,7 +1,14 @@
-{{ config(
-    sort=(['reading_date_local', 'site_id'] if target.type == 'redshift' else none),
-    dist=('site_id' if target.type == 'redshift' else none),
-) }}
+{#- Incremental by local month (macros/incremental_by.sql): a month's charges
+    depend on all its days (the blocks run through the month's cumulative kWh,
+    the demand charge is on the month's peak), so a run restates whole months:
+    those whose site hours were restated since its last run, and those where a
+    stored day's tariff, area or site type is no longer what
+    int_site_day_tariffs and dim_sites say (a retailer's correction of a past
+    assignment, a site moved to another area or type), or whose day has no
+    usage any more. A full refresh gives the same rows. -#}
+{{ config(**wattlake.incremental_by(
+    'reading_month_local', sort=['reading_date_local', 'site_id'], dist='site_id'
+)) }}
 
 -- What each site's electricity cost on each local day, and the CO2 it emitted.
 -- Every charge accrues per day with readings, on the tariff of that day:
@@ -12,10 +19,35 @@
 --   demand:  the tariff's rate per kW and month, on the peak hourly demand of
 --            the month's days on that tariff, divided by the days in the month
 --            (a month with readings every day carries exactly peak x rate).
+
+-- the months whose stored days an incremental run finds changed without a
+-- restated hour
+{% set changed_months -%}
+    select distinct stored.reading_month_local
+    from {{ this }} as stored
+    left join {{ ref('int_site_day_tariffs') }} as current_days
+        on
+            stored.site_id = current_days.site_id
+            and stored.reading_date_local = current_days.reading_date_local
+    left join {{ ref('dim_sites') }} as current_sites
+        on stored.site_id = current_sites.site_id
+    where
+        current_days.site_id is null
+        or coalesce(current_days.tariff_id, '') <> stored.tariff_id
+        or current_days.is_default_tariff <> stored.is_default_tariff
+        or coalesce(current_sites.area_id, '') <> coalesce(stored.area_id, '')
+        or coalesce(current_sites.site_type, '') <> coalesce(stored.site_type, '')
+{%- endset %}
+
 with
 
-hours as (
-    select * from {{ ref('int_site_hours_priced') }}
+hours as {{ wattlake.not_materialized() }} (
+    select priced.*
+    from {{ ref('int_site_hours_priced') }} as priced
+    where {{ wattlake.restated_rows(
+        ref('int_site_hours_priced'), 'reading_month_local',
+        alias='priced', also=changed_months
+    ) }}
 ),
 
 plans as (
@@ -191,7 +223,6 @@ final as (
         cast(sites.area_id as {{ dbt.type_string() }}) as area_id,
         cast(sites.site_type as {{ dbt.type_string() }}) as site_type,
         cast(charged.reading_date_local as date) as reading_date_local,
-        cast(charged.reading_month_local as date) as reading_month_local,
         cast(charged.tariff_id as {{ dbt.type_string() }}) as tariff_id,
         cast(charged.is_default_tariff as {{ dbt.type_boolean() }})
             as is_default_tariff,
@@ -219,7 +250,10 @@ final as (
             + charged.demand_charge_gbp
             as {{ wattlake.type_double() }}
         ) as total_cost_gbp,
-        cast(charged.co2_kg as {{ wattlake.type_double() }}) as co2_kg
+        cast(charged.co2_kg as {{ wattlake.type_double() }}) as co2_kg,
+        {{ wattlake.run_timestamp() }} as restated_at_utc,
+        -- the partition column goes last (Athena requires it)
+        cast(charged.reading_month_local as date) as reading_month_local
     from charged
     left join sites
         on charged.site_id = sites.site_id

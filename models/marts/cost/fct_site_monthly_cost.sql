@@ -1,15 +1,20 @@
-{{ config(
-    sort=(['reading_month_local', 'site_id'] if target.type == 'redshift' else none),
-    dist=('site_id' if target.type == 'redshift' else none),
-) }}
+{#- Incremental by local month (macros/incremental_by.sql): a run restates
+    the months fct_site_daily_cost restated since its last run. -#}
+{{ config(**wattlake.incremental_by(
+    'reading_month_local', sort=['reading_month_local', 'site_id'], dist='site_id'
+)) }}
 
 -- The site's bill for each local month: the sum of its days' charges (see
 -- fct_site_daily_cost for how each charge accrues), with the tariff it was on
 -- at the end of the month and how many tariffs the month saw.
 with
 
-site_days as (
-    select * from {{ ref('fct_site_daily_cost') }}
+site_days as {{ wattlake.not_materialized() }} (
+    select daily.*
+    from {{ ref('fct_site_daily_cost') }} as daily
+    where {{ wattlake.restated_rows(
+        ref('fct_site_daily_cost'), 'reading_month_local', alias='daily'
+    ) }}
 ),
 
 monthly_totals as (
@@ -43,7 +48,6 @@ final as (
         cast(monthly_totals.site_id as {{ dbt.type_string() }}) as site_id,
         cast(closing_day.area_id as {{ dbt.type_string() }}) as area_id,
         cast(closing_day.site_type as {{ dbt.type_string() }}) as site_type,
-        cast(monthly_totals.reading_month_local as date) as reading_month_local,
         cast(monthly_totals.day_count as {{ dbt.type_int() }}) as day_count,
         cast(monthly_totals.tariff_count as {{ dbt.type_int() }}) as tariff_count,
         cast(closing_day.tariff_id as {{ dbt.type_string() }}) as closing_tariff_id,
@@ -71,7 +75,10 @@ final as (
             as demand_charge_gbp,
         cast(monthly_totals.total_cost_gbp as {{ wattlake.type_double() }})
             as total_cost_gbp,
-        cast(monthly_totals.co2_kg as {{ wattlake.type_double() }}) as co2_kg
+        cast(monthly_totals.co2_kg as {{ wattlake.type_double() }}) as co2_kg,
+        {{ wattlake.run_timestamp() }} as restated_at_utc,
+        -- the partition column goes last (Athena requires it)
+        cast(monthly_totals.reading_month_local as date) as reading_month_local
     from monthly_totals
     inner join site_days as closing_day
         on

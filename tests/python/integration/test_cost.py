@@ -204,8 +204,10 @@ def test_monthly_costs_follow_the_tariff_model(built: Path) -> None:
 def test_daily_costs_add_up_to_the_monthly_bill(built: Path) -> None:
     warehouse = built / "warehouse" / "wattlake.duckdb"
     daily = mart(warehouse, "fct_site_daily_cost")
-    monthly = mart(warehouse, "fct_site_monthly_cost").set_index(
-        ["site_id", "reading_month_local"]
+    monthly = (
+        mart(warehouse, "fct_site_monthly_cost")
+        .set_index(["site_id", "reading_month_local"])
+        .sort_index()
     )
     sums = daily.groupby(["site_id", "reading_month_local"])[
         ["total_cost_gbp", "demand_charge_gbp", "co2_kg", "energy_kwh"]

@@ -3,9 +3,11 @@
 The fixture lake's late batches (`*_late<day>`, parts of a day's readings
 delivered days later) are held back: the lake is landed and transformed
 without them, then they arrive, are landed, and `wattlake transform` runs
-incrementally. A full refresh of the same lake into another warehouse must
-give exactly the same rows in every incremental model, and the incremental
-run must have restated only the days and months the late readings fall on.
+incrementally. With them comes the retailer's correction of a past tariff
+assignment, in a month no late reading falls in. A full refresh of the same
+lake into another warehouse must give exactly the same rows in every
+incremental model, and the incremental run must have restated only the days
+and months the late readings (and, for the cost facts, the correction) fall on.
 And a lake whose files were written before a model gained or lost a column
 is rebuilt whole on the next run; a small table written whole is written
 again only when its rows changed.
@@ -13,8 +15,9 @@ again only when its rows changed.
 
 from __future__ import annotations
 
+import gzip
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -23,6 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pipeline import run_cli
+
+from wattlake.storage import Lake
 
 STAMP = "restated_at_utc"  # when a run wrote the row: differs between runs by design
 LAKE_TABLES = ("validated_readings", "readings")  # models dbt stores in <lake>/clean/
@@ -77,6 +82,54 @@ def latest_stamped(warehouse: Path, table: str, column: str) -> set:
     return {pd.Timestamp(value).date() for (value,) in found}
 
 
+def landed_late_days(lake: Path) -> set[date]:
+    """The UTC days the landed late batches' readings fall on."""
+    late_starts = pd.concat(
+        pq.read_table(path, columns=["reading_start"]).to_pandas()
+        for path in (lake / "raw" / "readings").rglob("*_late*.parquet")
+    )
+    return set(
+        pd.to_datetime(late_starts["reading_start"], utc=True, format="ISO8601").dt.date
+    )
+
+
+def correct_a_past_tariff(lake: Path, warehouse: Path, late_days: set[date]) -> dict:
+    """Deliver the retailer's correction: a site on another tariff from a past day.
+
+    The day is in a month no late reading falls in (a UTC day's hours fall on
+    that local day or the one before or after it), so only the correction can
+    restate that month's costs.
+    """
+    late_months = {
+        (day + timedelta(days=k)).replace(day=1)
+        for day in late_days
+        for k in (-1, 0, 1)
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        days = connection.execute(
+            "select site_id, reading_date_local, tariff_id from main.fct_site_daily_cost "
+            "order by reading_date_local, site_id"
+        ).fetchall()
+        plans = [
+            tariff
+            for (tariff,) in connection.execute(
+                "select tariff_id from main.tariff_plans order by tariff_id"
+            ).fetchall()
+        ]
+    candidates = [day for day in days if day[1].replace(day=1) not in late_months]
+    assert candidates, (
+        "every month of the fixture has late readings: no month to correct"
+    )
+    site_id, valid_from, tariff_id = candidates[0]
+    corrected = next(plan for plan in plans if plan != tariff_id)
+    delivery = f"site_id,tariff_id,valid_from\n{site_id},{corrected},{valid_from}\n"
+    Lake(str(lake)).write_bytes(
+        Lake(str(lake)).landing("tariffs", "tariffs_correction", "csv.gz"),
+        gzip.compress(delivery.encode(), mtime=0),
+    )
+    return {"site_id": site_id, "valid_from": valid_from, "tariff_id": corrected}
+
+
 @pytest.fixture(scope="module")
 def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("late-arrival")
@@ -97,6 +150,9 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for delivery in held.iterdir():
         delivery.rename(landing / delivery.name)
     run_cli(["land"], tmp)
+    late_days = landed_late_days(tmp / "lake")
+    correction = correct_a_past_tariff(tmp / "lake", warehouse, late_days)
+    run_cli(["land"], tmp)
     run_cli(["transform"], tmp)
     # the validated and clean readings live in the lake, which the full refresh rewrites
     lake_incremental = {table: lake_rows(tmp / "lake", table) for table in LAKE_TABLES}
@@ -116,18 +172,12 @@ def late_arrival(tmp_path_factory: pytest.TempPathFactory) -> dict:
         tmp,
         extra_env={"WATTLAKE_WAREHOUSE": str(full)},
     )
-    late_starts = pd.concat(
-        pq.read_table(path, columns=["reading_start"]).to_pandas()
-        for path in (tmp / "lake" / "raw" / "readings").rglob("*_late*.parquet")
-    )
-    late_days = set(
-        pd.to_datetime(late_starts["reading_start"], utc=True, format="ISO8601").dt.date
-    )
     return {
         "incremental": warehouse,
         "full": full,
         "before": before,
         "late_days_utc": late_days,
+        "tariff_correction": correction,
         "lake_incremental": lake_incremental,
         "staged": staged,
         "ran": ran,
@@ -235,6 +285,28 @@ def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
         warehouse, "fct_site_monthly_usage", "reading_month_local"
     )
     assert restated_months == {day.replace(day=1) for day in restated_days}
+
+
+def test_a_corrected_past_tariff_restates_its_month_of_costs(late_arrival) -> None:
+    warehouse = late_arrival["incremental"]
+    correction = late_arrival["tariff_correction"]
+    month = correction["valid_from"].replace(day=1)
+    restated_days = latest_stamped(
+        warehouse, "fct_site_daily_usage", "reading_date_local"
+    )
+    usage_months = {day.replace(day=1) for day in restated_days}
+    assert month not in usage_months, "the correction's month has late readings too"
+    # the cost facts restate the late readings' months and the correction's
+    for table in ("fct_site_daily_cost", "fct_site_monthly_cost"):
+        restated = latest_stamped(warehouse, table, "reading_month_local")
+        assert restated == usage_months | {month}, table
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        charged = connection.execute(
+            "select distinct tariff_id from main.fct_site_daily_cost "
+            "where site_id = ? and reading_date_local >= ? and reading_month_local = ?",
+            [correction["site_id"], correction["valid_from"], month],
+        ).fetchall()
+    assert charged == [(correction["tariff_id"],)]
 
 
 def test_lake_files_unlike_their_model_are_rewritten_and_the_others_left(
