@@ -191,6 +191,9 @@ def transform(
     Likewise when a seed an incremental model reads (`incremental_seeds`) has
     changed since the warehouse was built: incremental models restate the
     dates whose upstream rows were restated, and a seed's rows carry no date.
+    And when an incremental run fails on tables an earlier version of the
+    models built with other columns (`stale_incremental_tables`): it is run
+    again as a full refresh.
     """
     args = ["build", *WITHOUT_UNIT_TESTS]
     if selector:
@@ -216,7 +219,24 @@ def transform(
                 ", ".join(changed),
             )
             args.append("--full-refresh")
-    report = run_dbt(settings, args)
+    try:
+        report = run_dbt(settings, args)
+    except TransformError:
+        stale = (
+            stale_incremental_tables(settings)
+            if marker is not None and "--full-refresh" not in args
+            else []
+        )
+        if not stale:
+            raise
+        log.warning(
+            "transform: %s in %s hold other columns than their models now "
+            "document (built before the models changed): rebuilding it (--full-refresh)",
+            ", ".join(stale),
+            settings.warehouse,
+        )
+        args.append("--full-refresh")
+        report = run_dbt(settings, args)
     if settings.target == "local":
         # a partial build leaves some incremental models as they were: the
         # seeds they were built with stay recorded until a whole build
@@ -323,6 +343,37 @@ def seed_digests(settings: Settings, seeds: list[str]) -> dict[str, str | None]:
             hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
         )
     return digests
+
+
+def stale_incremental_tables(settings: Settings) -> list[str]:
+    """Incremental models whose warehouse table holds other columns than they document.
+
+    From the manifest of the dbt run that just ended (dbt writes it before it
+    runs a model): tables an earlier version of the models built, which an
+    incremental run cannot extend.
+    """
+    import duckdb
+
+    manifest = json.loads((dbt_target_dir(settings) / "manifest.json").read_text())
+    documented = {
+        node["alias"]: {column.lower() for column in node["columns"]}
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"]["materialized"] == "incremental"
+        and node["columns"]
+    }
+    built: dict[str, set[str]] = {}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        for table, column in connection.execute(
+            "select table_name, lower(column_name) from information_schema.columns "
+            "where table_schema = 'main'"
+        ).fetchall():
+            built.setdefault(table, set()).add(column)
+    return sorted(
+        name
+        for name, columns in documented.items()
+        if name in built and built[name] != columns
+    )
 
 
 def changed_seeds(settings: Settings, recorded: dict[str, str | None]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from wattlake import transform as stage
@@ -21,6 +22,8 @@ def node(kind: str, materialized: str | None = None, **config) -> dict:
         "resource_type": kind,
         "config": {"materialized": materialized, **config},
         "original_file_path": "",
+        "alias": "",
+        "columns": {},
     }
 
 
@@ -45,6 +48,10 @@ def write_manifest(project: Path) -> None:
     }
     for name in "abcde":
         nodes[f"seed.p.{name}"]["original_file_path"] = f"seeds/{name}.csv"
+    for unique_id, entry in nodes.items():
+        entry["alias"] = unique_id.rsplit(".", 1)[-1]
+    # the columns the incremental model documents
+    nodes["model.p.incremental"]["columns"] = {"day": {}, "kwh": {}, "restated_at": {}}
     parents = {
         "model.p.view_of_a": ["seed.p.a"],
         "model.p.incremental": ["model.p.view_of_a"],
@@ -165,3 +172,58 @@ def test_another_lake_still_rebuilds_the_warehouse(settings, dbt_calls) -> None:
     stage.transform(settings)
     stage.transform(settings.with_overrides(lake=settings.lake + "-other"))
     assert "--full-refresh" in dbt_calls[-1]
+
+
+def build_tables(settings: Settings, **tables: str) -> None:
+    """A warehouse holding `name=columns` tables, as an earlier run built them."""
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse)) as connection:
+        for name, columns in tables.items():
+            connection.execute(f"create or replace table {name} ({columns})")
+
+
+@pytest.fixture
+def failing_incrementally(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> list[list[str]]:
+    """dbt runs that fail unless they are full refreshes."""
+    calls: list[list[str]] = []
+
+    def run_dbt(settings: Settings, args: list[str]) -> stage.TransformReport:
+        calls.append(list(args))
+        if "--full-refresh" not in args:
+            raise stage.TransformError("dbt build failed")
+        return stage.TransformReport(command=args, statuses={}, failures=[], seconds=0)
+
+    monkeypatch.setattr(stage, "run_dbt", run_dbt)
+    monkeypatch.setattr(stage, "mart_row_counts", lambda settings: {})
+    marker = settings.warehouse.with_name(settings.warehouse.name + ".lake.json")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"lake": settings.lake}) + "\n")
+    return calls
+
+
+def test_a_table_an_earlier_version_built_is_rebuilt_when_the_run_fails(
+    settings, failing_incrementally, caplog
+) -> None:
+    # built before the model documented restated_at: an incremental run fails
+    build_tables(settings, incremental="day date, kwh double", other="x int")
+    assert stage.stale_incremental_tables(settings) == ["incremental"]
+    with caplog.at_level("WARNING"):
+        stage.transform(settings)
+    assert ["--full-refresh" in call for call in failing_incrementally] == [False, True]
+    assert "incremental" in caplog.text
+
+
+def test_a_failure_with_tables_as_documented_is_raised(
+    settings, failing_incrementally
+) -> None:
+    build_tables(
+        settings,
+        incremental="day date, kwh double, restated_at timestamp",
+        other="x int",
+    )
+    assert stage.stale_incremental_tables(settings) == []
+    with pytest.raises(stage.TransformError):
+        stage.transform(settings)
+    assert len(failing_incrementally) == 1
