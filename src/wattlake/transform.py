@@ -202,7 +202,6 @@ def transform(
     marker = _read_marker(settings) if settings.target == "local" else None
     if marker is not None and "--full-refresh" not in args:
         built_from = marker.get("lake", "")
-        changed = changed_seeds(settings, marker.get("seeds", {}))
         if built_from != settings.lake:
             log.warning(
                 "transform: %s was built from lake %s, not %s: rebuilding it (--full-refresh)",
@@ -211,7 +210,7 @@ def transform(
                 settings.lake,
             )
             args.append("--full-refresh")
-        elif changed:
+        elif changed := changed_seeds(settings, marker.get("seeds", {})):
             log.warning(
                 "transform: %s was built with another %s, which incremental models "
                 "read: rebuilding it (--full-refresh)",
@@ -296,6 +295,11 @@ def warehouse_lake(settings: Settings) -> str | None:
     return None if marker is None else marker.get("lake")
 
 
+def _manifest(settings: Settings) -> dict:
+    """The manifest of the dbt run that just ended (dbt writes it before running a node)."""
+    return json.loads((dbt_target_dir(settings) / "manifest.json").read_text())
+
+
 # dbt arguments that build part of the project
 SELECTING = {"-s", "--select", "-m", "--models", "--selector", "--exclude"}
 
@@ -303,11 +307,10 @@ SELECTING = {"-s", "--select", "-m", "--models", "--selector", "--exclude"}
 def incremental_seeds(settings: Settings) -> list[str]:
     """The seed files (relative to the project) incremental models read, directly or not.
 
-    From the manifest of the dbt run that just ended. Models rebuilt whole on
-    every run (tables, views, the lake tables without a partition key) follow
-    a seed's edits by themselves.
+    Models rebuilt whole on every run (tables, views, the lake tables without
+    a partition key) follow a seed's edits by themselves.
     """
-    manifest = json.loads((dbt_target_dir(settings) / "manifest.json").read_text())
+    manifest = _manifest(settings)
     nodes = manifest["nodes"]
     pending = [
         unique_id
@@ -348,16 +351,14 @@ def seed_digests(settings: Settings, seeds: list[str]) -> dict[str, str | None]:
 def stale_incremental_tables(settings: Settings) -> list[str]:
     """Incremental models whose warehouse table holds other columns than they document.
 
-    From the manifest of the dbt run that just ended (dbt writes it before it
-    runs a model): tables an earlier version of the models built, which an
-    incremental run cannot extend.
+    Tables an earlier version of the models built, which an incremental run
+    cannot extend.
     """
     import duckdb
 
-    manifest = json.loads((dbt_target_dir(settings) / "manifest.json").read_text())
     documented = {
         node["alias"]: {column.lower() for column in node["columns"]}
-        for node in manifest["nodes"].values()
+        for node in _manifest(settings)["nodes"].values()
         if node["resource_type"] == "model"
         and node["config"]["materialized"] == "incremental"
         and node["columns"]

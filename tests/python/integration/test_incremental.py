@@ -82,6 +82,11 @@ def latest_stamped(warehouse: Path, table: str, column: str) -> set:
     return {pd.Timestamp(value).date() for (value,) in found}
 
 
+def local_days_of(utc_days: set[date]) -> set[date]:
+    """The local dates UTC days' hours can fall on: the same, the day before or after."""
+    return {day + timedelta(days=k) for day in utc_days for k in (-1, 0, 1)}
+
+
 def landed_late_days(lake: Path) -> set[date]:
     """The UTC days the landed late batches' readings fall on."""
     late_starts = pd.concat(
@@ -96,15 +101,10 @@ def landed_late_days(lake: Path) -> set[date]:
 def correct_a_past_tariff(lake: Path, warehouse: Path, late_days: set[date]) -> dict:
     """Deliver the retailer's correction: a site on another tariff from a past day.
 
-    The day is in a month no late reading falls in (a UTC day's hours fall on
-    that local day or the one before or after it), so only the correction can
-    restate that month's costs.
+    The day is in a month no late reading falls in, so only the correction
+    can restate that month's costs.
     """
-    late_months = {
-        (day + timedelta(days=k)).replace(day=1)
-        for day in late_days
-        for k in (-1, 0, 1)
-    }
+    late_months = {day.replace(day=1) for day in local_days_of(late_days)}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         days = connection.execute(
             "select site_id, reading_date_local, tariff_id from main.fct_site_daily_cost "
@@ -123,8 +123,9 @@ def correct_a_past_tariff(lake: Path, warehouse: Path, late_days: set[date]) -> 
     site_id, valid_from, tariff_id = candidates[0]
     corrected = next(plan for plan in plans if plan != tariff_id)
     delivery = f"site_id,tariff_id,valid_from\n{site_id},{corrected},{valid_from}\n"
-    Lake(str(lake)).write_bytes(
-        Lake(str(lake)).landing("tariffs", "tariffs_correction", "csv.gz"),
+    target = Lake(str(lake))
+    target.write_bytes(
+        target.landing("tariffs", "tariffs_correction", "csv.gz"),
         gzip.compress(delivery.encode(), mtime=0),
     )
     return {"site_id": site_id, "valid_from": valid_from, "tariff_id": corrected}
@@ -248,17 +249,13 @@ def test_the_late_batch_changes_the_days_it_falls_on(late_arrival) -> None:
         pd.Timestamp(day).date()
         for day in grown[grown].index.get_level_values("reading_date_local")
     }
-    nearby = {
-        d + timedelta(days=k) for d in late_arrival["late_days_utc"] for k in (-1, 0, 1)
-    }
-    assert days <= nearby
+    assert days <= local_days_of(late_arrival["late_days_utc"])
 
 
 def test_the_late_batch_restates_only_its_days_and_months(late_arrival) -> None:
     warehouse = late_arrival["incremental"]
     late = late_arrival["late_days_utc"]
-    # a UTC date's hours fall on that local date or the one before or after it
-    nearby = {d + timedelta(days=k) for d in late for k in (-1, 0, 1)}
+    nearby = local_days_of(late)
     restated_days = latest_stamped(
         warehouse, "fct_site_daily_usage", "reading_date_local"
     )

@@ -85,13 +85,16 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     )
 
 
-@pytest.fixture
-def dbt_calls(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """The arguments of each dbt run; a run creates the warehouse file."""
+def fake_dbt(
+    monkeypatch: pytest.MonkeyPatch, fail_incremental_runs: bool = False
+) -> list[list[str]]:
+    """The arguments of each dbt run; a run that succeeds creates the warehouse file."""
     calls: list[list[str]] = []
 
     def run_dbt(settings: Settings, args: list[str]) -> stage.TransformReport:
         calls.append(list(args))
+        if fail_incremental_runs and "--full-refresh" not in args:
+            raise stage.TransformError("dbt build failed")
         settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
         settings.warehouse.touch()
         return stage.TransformReport(command=args, statuses={}, failures=[], seconds=0)
@@ -99,6 +102,11 @@ def dbt_calls(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[list[
     monkeypatch.setattr(stage, "run_dbt", run_dbt)
     monkeypatch.setattr(stage, "mart_row_counts", lambda settings: {})
     return calls
+
+
+@pytest.fixture
+def dbt_calls(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    return fake_dbt(monkeypatch)
 
 
 def test_the_seeds_recorded_are_those_incremental_models_read(settings) -> None:
@@ -158,7 +166,7 @@ def test_a_warehouse_recorded_before_seeds_were_is_not_rebuilt(
     settings, dbt_calls
 ) -> None:
     stage.transform(settings)
-    marker = settings.warehouse.with_name(settings.warehouse.name + ".lake.json")
+    marker = stage._warehouse_marker(settings)
     marker.write_text(json.dumps({"lake": settings.lake}) + "\n")
     stage.transform(settings)
     assert "--full-refresh" not in dbt_calls[-1]
@@ -186,21 +194,11 @@ def build_tables(settings: Settings, **tables: str) -> None:
 def failing_incrementally(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> list[list[str]]:
-    """dbt runs that fail unless they are full refreshes."""
-    calls: list[list[str]] = []
-
-    def run_dbt(settings: Settings, args: list[str]) -> stage.TransformReport:
-        calls.append(list(args))
-        if "--full-refresh" not in args:
-            raise stage.TransformError("dbt build failed")
-        return stage.TransformReport(command=args, statuses={}, failures=[], seconds=0)
-
-    monkeypatch.setattr(stage, "run_dbt", run_dbt)
-    monkeypatch.setattr(stage, "mart_row_counts", lambda settings: {})
-    marker = settings.warehouse.with_name(settings.warehouse.name + ".lake.json")
+    """dbt runs that fail unless they are full refreshes, on a recorded warehouse."""
+    marker = stage._warehouse_marker(settings)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"lake": settings.lake}) + "\n")
-    return calls
+    return fake_dbt(monkeypatch, fail_incremental_runs=True)
 
 
 def test_a_table_an_earlier_version_built_is_rebuilt_when_the_run_fails(
